@@ -1,0 +1,70 @@
+"""Candidate sources. Each source lists the finetuned models of one architecture as Candidate
+records; `candidates.tsv` holds every model found, kept ("ok") or excluded with its reason."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, fields
+
+from model_recycling.io import atomic_write_text
+
+
+@dataclass
+class Candidate:
+    model_id: str
+    revision: str  # commit sha on the Hub, content hash for a local folder
+    source: str  # "local" or "hub"
+    status: str = "ok"  # "ok" or "excluded"
+    reason: str = ""
+    path: str = ""  # local folder holding the weights ("" until downloaded)
+    model_type: str = ""
+    num_layers: int | None = None
+    hidden_size: int | None = None
+    vocab_size: int | None = None
+    num_parameters: int | None = None
+    backbone_parameters: int | None = None
+    weight_format: str = ""
+    last_modified: str = ""
+    downloads: int | None = None
+    likes: int | None = None
+    license: str = ""
+    tags: str = ""  # comma separated
+
+
+COLUMNS = [f.name for f in fields(Candidate)]
+_INT_COLUMNS = {
+    f.name for f in fields(Candidate) if "int" in str(f.type) and "str" not in str(f.type)
+}
+
+
+def write_candidates(path, candidates) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    for candidate in candidates:
+        row = asdict(candidate)
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_candidates(path) -> list:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    candidates = []
+    for row in rows:
+        for key in _INT_COLUMNS:
+            row[key] = int(row[key]) if row.get(key) not in ("", None) else None
+        candidates.append(Candidate(**{k: row.get(k, "") for k in COLUMNS}))
+    return candidates
+
+
+def matches_base(candidate: Candidate, base: dict, tolerance: float = 0.0) -> str:
+    """'' when the candidate has the base's architecture and size, else the reason it does not."""
+    for key in ("model_type", "num_layers", "hidden_size", "vocab_size"):
+        if base.get(key) is not None and getattr(candidate, key) != base[key]:
+            return f"{key} {getattr(candidate, key)} != base {base[key]}"
+    want, got = base.get("backbone_parameters"), candidate.backbone_parameters
+    if want and got is not None and abs(got - want) > tolerance * want:
+        return f"backbone parameters {got} != base {want}"
+    return ""

@@ -1,0 +1,251 @@
+"""Tasks as data: a registry of declarative entries, and the one path that turns any entry into
+(texts, label) examples with train / dev / eval splits.
+
+A registry is a YAML file mapping task name -> entry. Keys of an entry (see
+schemas/task_registry.schema.yaml): dataset, config, revision, data_files, train_split, eval_split,
+inputs, label, task_type, labels, label_names, label_transform, drop_labels, metric,
+eval_max_examples, train_max_examples, dev_split.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from model_recycling.io import atomic_write_json, read_json, read_jsonl, write_jsonl
+from model_recycling.provenance import file_sha256, fingerprint, package_versions
+
+SPLIT_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "eval": "eval.jsonl"}
+
+
+class TaskDataError(ValueError):
+    """The data of a task does not match its registry entry."""
+
+
+def _bin_5(value):
+    """SST phrase sentiment in [0, 1] -> 5 classes, as in the reference's sst_5bins."""
+    return min(int(float(value) * 5), 4)
+
+
+# Derived labels computed from a raw label value (named in the registry, never code per task).
+LABEL_TRANSFORMS = {"sst_5bins": _bin_5}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    dataset: str
+    inputs: list
+    label: str
+    task_type: str = "classification"
+    metric: str = "accuracy"
+    config: str | None = None
+    revision: str | None = None
+    data_files: dict | None = None
+    train_split: str | list = "train"
+    eval_split: str | list = "test"
+    dev_split: str | list | None = None
+    labels: list | None = None
+    label_names: list | None = None
+    label_transform: str | None = None
+    drop_labels: list = field(default_factory=list)
+    eval_max_examples: int | None = None
+    train_max_examples: int | None = None
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task_type == "regression"
+
+    @property
+    def num_labels(self) -> int:
+        return 1 if self.is_regression else len(self.labels)
+
+    def names_of_labels(self) -> list:
+        if self.is_regression:
+            return []
+        return [str(x) for x in (self.label_names or self.labels)]
+
+    def local_data_files(self) -> list:
+        """Local files this task reads (lets the workflow depend on the rule that builds them)."""
+        files = []
+        for value in (self.data_files or {}).values():
+            files.extend([value] if isinstance(value, str) else value)
+        return files
+
+
+def load_registry(paths) -> dict:
+    """Merge registry files (later files may add tasks, never silently redefine one)."""
+    registry = {}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        with open(path, encoding="utf-8") as handle:
+            entries = yaml.safe_load(handle) or {}
+        for name, entry in entries.items():
+            if name in registry:
+                raise ValueError(f"task '{name}' is defined twice (again in {path})")
+            try:
+                spec = TaskSpec(name=name, **entry)
+            except TypeError as err:
+                raise ValueError(f"task '{name}' in {path}: {err}") from None
+            if spec.task_type == "classification" and not spec.labels:
+                raise ValueError(f"task '{name}' in {path}: classification needs 'labels'")
+            if spec.label_transform and spec.label_transform not in LABEL_TRANSFORMS:
+                raise ValueError(
+                    f"task '{name}' in {path}: unknown label_transform '{spec.label_transform}'"
+                )
+            registry[name] = spec
+    return registry
+
+
+def _as_list(split) -> list:
+    return [split] if isinstance(split, str) else list(split)
+
+
+def _load_split(spec: TaskSpec, splits, dataset_dict):
+    from datasets import concatenate_datasets
+
+    parts = []
+    for split in _as_list(splits):
+        if split not in dataset_dict:
+            raise TaskDataError(
+                f"task '{spec.name}': split '{split}' not found in dataset '{spec.dataset}' "
+                f"(has: {', '.join(dataset_dict)})"
+            )
+        part = dataset_dict[split]
+        for column in [*spec.inputs, spec.label]:
+            if column not in part.column_names:
+                raise TaskDataError(
+                    f"task '{spec.name}': column '{column}' is missing from split '{split}' of "
+                    f"dataset '{spec.dataset}' (columns: {', '.join(part.column_names)})"
+                )
+        parts.append(part.select_columns([*dict.fromkeys([*spec.inputs, spec.label])]))
+    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+
+
+def to_examples(spec: TaskSpec, rows) -> list:
+    """Rows (dicts with the declared columns) -> [{"texts": [...], "label": int | float}]."""
+    index_of = {value: i for i, value in enumerate(spec.labels or [])}
+    transform = LABEL_TRANSFORMS.get(spec.label_transform)
+    examples = []
+    for row in rows:
+        raw = row[spec.label]
+        if raw in spec.drop_labels:
+            continue
+        if transform:
+            raw = transform(raw)
+        if spec.is_regression:
+            label = float(raw)
+        elif raw in index_of:
+            label = index_of[raw]
+        else:
+            raise TaskDataError(
+                f"task '{spec.name}': label {raw!r} in column '{spec.label}' is not among the "
+                f"declared labels {spec.labels}"
+            )
+        texts = ["" if row[c] is None else str(row[c]) for c in spec.inputs]
+        examples.append({"texts": texts, "label": label})
+    return examples
+
+
+def hold_out_dev(train: list, large_threshold: int, large_size: int, small_fraction: float):
+    """Dev set held out of train, half from each end (the reference's rule): large_size examples
+    when train has at least large_threshold, else small_fraction of it."""
+    n_dev = large_size if len(train) >= large_threshold else math.ceil(len(train) * small_fraction)
+    head, tail = n_dev // 2, n_dev - n_dev // 2
+    dev = train[:head] + train[len(train) - tail :]
+    return train[head : len(train) - tail], dev
+
+
+def seeded_sample(examples: list, max_examples: int | None, seed: int) -> list:
+    if max_examples is None or len(examples) <= max_examples:
+        return examples
+    keep = sorted(random.Random(seed).sample(range(len(examples)), max_examples))
+    return [examples[i] for i in keep]
+
+
+def load_task_dataset(spec: TaskSpec):
+    """The raw DatasetDict, through datasets.load_dataset (Hub dataset or local data files)."""
+    from datasets import load_dataset
+
+    return load_dataset(
+        spec.dataset, spec.config, revision=spec.revision, data_files=spec.data_files
+    )
+
+
+def build_splits(spec: TaskSpec, dataset_dict, dev_holdout: dict, sample_seed: int = 0) -> dict:
+    """Raw splits -> {"train", "dev", "eval"} example lists, following the registry entry."""
+    train = to_examples(spec, _load_split(spec, spec.train_split, dataset_dict))
+    evaluation = to_examples(spec, _load_split(spec, spec.eval_split, dataset_dict))
+    if spec.dev_split:
+        dev = to_examples(spec, _load_split(spec, spec.dev_split, dataset_dict))
+    else:
+        train, dev = hold_out_dev(train, **dev_holdout)
+    evaluation = seeded_sample(evaluation, spec.eval_max_examples, sample_seed)
+    train = seeded_sample(train, spec.train_max_examples, sample_seed)
+    if not train or not dev or not evaluation:
+        raise TaskDataError(
+            f"task '{spec.name}': empty split after preparation "
+            f"(train={len(train)}, dev={len(dev)}, eval={len(evaluation)})"
+        )
+    return {"train": train, "dev": dev, "eval": evaluation}
+
+
+def prepare_task(
+    spec: TaskSpec, out_dir, dev_holdout: dict, sample_seed: int = 0, dataset_dict=None
+) -> dict:
+    """Write train/dev/eval example files and meta.json (sizes, label names, fingerprint)."""
+    if dataset_dict is None:
+        dataset_dict = load_task_dataset(spec)
+    splits = build_splits(spec, dataset_dict, dev_holdout, sample_seed)
+    out_dir = Path(out_dir)
+    for split, rows in splits.items():
+        write_jsonl(out_dir / SPLIT_FILES[split], rows)
+    content = {split: file_sha256(out_dir / name) for split, name in SPLIT_FILES.items()}
+    spec_dict = asdict(spec)
+    meta = {
+        "task": spec.name,
+        "spec": spec_dict,
+        "task_type": spec.task_type,
+        "metric": spec.metric,
+        "num_labels": spec.num_labels,
+        "label_names": spec.names_of_labels(),
+        "sizes": {split: len(rows) for split, rows in splits.items()},
+        "dev_holdout": None if spec.dev_split else dev_holdout,
+        "sample_seed": sample_seed,
+        "content_sha256": content,
+        "fingerprint": fingerprint({"spec": spec_dict, "content": content}),
+        "packages": package_versions(),
+    }
+    atomic_write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+@dataclass
+class TaskData:
+    """A prepared task, ready for training or probing."""
+
+    meta: dict
+    train: list
+    dev: list
+    eval: list
+
+    @property
+    def name(self) -> str:
+        return self.meta["task"]
+
+    @property
+    def is_regression(self) -> bool:
+        return self.meta["task_type"] == "regression"
+
+    @property
+    def num_labels(self) -> int:
+        return self.meta["num_labels"]
+
+
+def load_prepared(task_dir) -> TaskData:
+    task_dir = Path(task_dir)
+    splits = {split: read_jsonl(task_dir / name) for split, name in SPLIT_FILES.items()}
+    return TaskData(meta=read_json(task_dir / "meta.json"), **splits)
