@@ -79,9 +79,23 @@ def describe_model(model_dir) -> dict:
     }
 
 
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+
+
 def load_tokenizer(model_dir):
     from transformers import AutoTokenizer
 
+    # transformers would otherwise build a tokenizer with an empty vocabulary and carry on.
+    if not any((Path(model_dir) / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{model_dir}: no tokenizer files (one of {', '.join(TOKENIZER_FILES)})"
+        )
     try:
         return AutoTokenizer.from_pretrained(model_dir, **SAFE_LOAD)
     except Exception as err:  # noqa: BLE001 - any failure makes the candidate unusable
@@ -108,15 +122,16 @@ def load_encoder(model_dir, device: torch.device):
 def load_classifier(model_dir, num_labels: int, regression: bool, device: torch.device):
     """Encoder from the checkpoint, classification head always freshly initialised (from the
     current torch seed): a candidate's own head must not give it a head start."""
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForSequenceClassification
 
     try:
+        # The candidate's own label set and problem type must not leak into the new task.
+        config = AutoConfig.from_pretrained(model_dir, **SAFE_LOAD)
+        config.problem_type = None
+        config.num_labels = num_labels
+        config.problem_type = "regression" if regression else "single_label_classification"
         model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir,
-            num_labels=num_labels,
-            problem_type="regression" if regression else "single_label_classification",
-            ignore_mismatched_sizes=True,
-            **_weights_kwargs(model_dir),
+            model_dir, config=config, ignore_mismatched_sizes=True, **_weights_kwargs(model_dir)
         )
     except Exception as err:  # noqa: BLE001
         raise ModelLoadError(f"{model_dir}: weights failed to load: {err}") from err

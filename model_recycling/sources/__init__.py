@@ -68,3 +68,22 @@ def matches_base(candidate: Candidate, base: dict, tolerance: float = 0.0) -> st
     if want and got is not None and abs(got - want) > tolerance * want:
         return f"backbone parameters {got} != base {want}"
     return ""
+
+
+def list_candidates(arch_cfg: dict, cache_path) -> list:
+    """Dispatch on source.type. Local: sub-folders of source.path; hub: see sources/hub.py."""
+    source = arch_cfg["source"]
+    tolerance = source.get("parameter_tolerance", 0.0)
+    if source["type"] == "local":
+        from model_recycling.sources.local import list_local_candidates
+
+        base_path = arch_cfg["base_model"].get("path")
+        if not base_path:
+            raise ValueError("a local source needs base_model.path (the base model's folder)")
+        return list_local_candidates(source, base_path, tolerance)
+    if source["type"] == "hub":
+        from model_recycling.sources.hub import list_hub_candidates
+
+        base = arch_cfg["base_model"]
+        return list_hub_candidates(base["id"], base.get("revision"), source, cache_path)
+    raise ValueError(f"unknown source type '{source['type']}'")

@@ -1,0 +1,304 @@
+"""The demo zoo: a synthetic language with latent topics and sentiment, tasks over it, a tiny BERT
+base model (with its own word-level tokenizer, briefly pretrained with masked language modelling)
+and intermediate models really finetuned from the base on source tasks.
+
+Nothing here decides which intermediate helps: some source tasks share latent structure with the
+targets, some have shuffled labels or surface labels; the pipeline measures the effect.
+Everything is deterministic given the seed.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from model_recycling.io import atomic_write_json, write_jsonl
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+POLARITIES = ["negative", "neutral", "positive"]
+
+
+# ---------------------------------------------------------------- the synthetic language
+def build_lexicon(seed: int, topics=5, words_per_topic=24, sentiment_pairs=16, fillers=24) -> dict:
+    """Pseudo-words with a hidden meaning: a topic, a sentiment (with an antonym), or nothing."""
+    rng = random.Random(seed)
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    words = set()
+    while len(words) < topics * words_per_topic + 2 * sentiment_pairs + fillers:
+        syllables = rng.randint(2, 3)
+        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables)))
+    words = sorted(words)
+    rng.shuffle(words)
+    pool = iter(words)
+    lexicon = {
+        "topics": [[next(pool) for _ in range(words_per_topic)] for _ in range(topics)],
+        "positive": [next(pool) for _ in range(sentiment_pairs)],
+        "negative": [
+            next(pool) for _ in range(sentiment_pairs)
+        ],  # negative[i] = antonym of positive[i]
+        "fillers": [next(pool) for _ in range(fillers)],
+    }
+    return lexicon
+
+
+def vocabulary(lexicon: dict) -> list:
+    words = [w for topic in lexicon["topics"] for w in topic]
+    words += lexicon["positive"] + lexicon["negative"] + lexicon["fillers"]
+    return SPECIAL_TOKENS + sorted(words)
+
+
+def make_document(rng: random.Random, lexicon: dict, topic: int, polarity: int) -> list:
+    """A bag of words: mostly its topic's words, a little noise, sentiment words by polarity
+    (0 negative, 1 neutral, 2 positive), fillers; shuffled."""
+    n_topics = len(lexicon["topics"])
+    words = rng.sample(lexicon["topics"][topic], rng.randint(3, 6))
+    if rng.random() < 0.5:
+        words.append(rng.choice(lexicon["topics"][rng.randrange(n_topics)]))
+    strong, weak = rng.randint(2, 3), rng.randint(0, 1)
+    n_pos, n_neg = {0: (weak, strong), 1: (weak, weak), 2: (strong, weak)}[polarity]
+    words += rng.sample(lexicon["positive"], n_pos) + rng.sample(lexicon["negative"], n_neg)
+    words += rng.sample(lexicon["fillers"], rng.randint(2, 5))
+    rng.shuffle(words)
+    return words
+
+
+def _doc(rng, lexicon, topic=None, polarity=None):
+    topic = rng.randrange(len(lexicon["topics"])) if topic is None else topic
+    polarity = rng.randrange(3) if polarity is None else polarity
+    return make_document(rng, lexicon, topic, polarity), topic, polarity
+
+
+# ---------------------------------------------------------------- task generators
+# Each returns one row; labels are what a registry entry declares (some strings, some ints).
+def _topic(rng, lex):
+    words, topic, _ = _doc(rng, lex)
+    return {"sentence": " ".join(words), "label": topic}
+
+
+def _sentiment(rng, lex):
+    words, _, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
+    return {"sentence": " ".join(words), "label": POLARITIES[polarity]}
+
+
+def _stance(rng, lex):
+    words, _, polarity = _doc(rng, lex)
+    return {"sentence": " ".join(words), "label": POLARITIES[polarity]}
+
+
+def _same_topic(rng, lex):
+    first, topic, _ = _doc(rng, lex)
+    same = rng.random() < 0.5
+    other = topic if same else rng.choice([t for t in range(len(lex["topics"])) if t != topic])
+    second, _, _ = _doc(rng, lex, topic=other)
+    return {"sentence1": " ".join(first), "sentence2": " ".join(second), "label": int(same)}
+
+
+def _same_stance(rng, lex):
+    first, _, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
+    same = rng.random() < 0.5
+    second, _, _ = _doc(rng, lex, polarity=polarity if same else 2 - polarity)
+    return {"sentence1": " ".join(first), "sentence2": " ".join(second), "label": int(same)}
+
+
+def _similarity(rng, lex):
+    first, topic, polarity = _doc(rng, lex)
+    second, topic2, polarity2 = _doc(rng, lex, topic=topic if rng.random() < 0.5 else None)
+    shared = len(set(first) & set(second)) / len(set(first) | set(second))
+    score = 2.0 * (topic == topic2) + 1.0 * (polarity == polarity2) + 2.0 * shared
+    return {"sentence1": " ".join(first), "sentence2": " ".join(second), "score": round(score, 4)}
+
+
+def _nli(rng, lex):
+    """0 entailment (same topic and polarity), 1 neutral (other topic), 2 contradiction (same
+    topic, opposite polarity); the hypothesis is a shorter document."""
+    premise, topic, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
+    label = rng.randrange(3)
+    if label == 1:
+        topic = rng.choice([t for t in range(len(lex["topics"])) if t != topic])
+        polarity = rng.choice([0, 2])
+    elif label == 2:
+        polarity = 2 - polarity
+    hypothesis, _, _ = _doc(rng, lex, topic=topic, polarity=polarity)
+    hypothesis = hypothesis[: max(4, len(hypothesis) // 2)]
+    return {"premise": " ".join(premise), "hypothesis": " ".join(hypothesis), "label": label}
+
+
+def _length(rng, lex):
+    words, _, _ = _doc(rng, lex)
+    return {"sentence": " ".join(words), "label": int(len(words) > 11)}
+
+
+GENERATORS = {
+    "topic": _topic,
+    "sentiment": _sentiment,
+    "stance": _stance,
+    "same_topic": _same_topic,
+    "same_stance": _same_stance,
+    "similarity": _similarity,
+    "nli": _nli,
+    "length": _length,
+}
+
+
+def generate_task(generator: str, n_train: int, n_test: int, seed: int, lexicon, shuffle=False):
+    """Rows for one task; `shuffle` permutes the train labels (a harmful source task)."""
+    rng = random.Random(seed)
+    make = GENERATORS[generator]
+    train = [make(rng, lexicon) for _ in range(n_train)]
+    test = [make(rng, lexicon) for _ in range(n_test)]
+    if shuffle:
+        label_key = "score" if "score" in train[0] else "label"
+        labels = [row[label_key] for row in train]
+        rng.shuffle(labels)
+        train = [{**row, label_key: label} for row, label in zip(train, labels, strict=True)]
+    return {"train": train, "test": test}
+
+
+def write_tasks(out_dir, tasks: dict, seed: int) -> None:
+    """tasks: name -> {generator, train, test, shuffle}; writes <name>/{train,test}.jsonl."""
+    lexicon = build_lexicon(seed)
+    out_dir = Path(out_dir)
+    atomic_write_json(out_dir / "lexicon.json", lexicon)
+    for offset, (name, spec) in enumerate(sorted(tasks.items())):
+        splits = generate_task(
+            spec["generator"],
+            spec["train"],
+            spec["test"],
+            seed=seed * 1000 + offset,
+            lexicon=lexicon,
+            shuffle=spec.get("shuffle", False),
+        )
+        for split, rows in splits.items():
+            write_jsonl(out_dir / name / f"{split}.jsonl", rows)
+
+
+# ---------------------------------------------------------------- the base model
+def build_tokenizer(lexicon: dict, max_length: int):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(vocabulary(lexicon))}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )
+
+
+def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: int, device):
+    """A tiny BERT with masked language modelling on synthetic documents (15% masking)."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    from model_recycling.modeling import collate, encode
+    from model_recycling.train import seed_everything
+
+    seed_everything(seed)
+    tokenizer = build_tokenizer(lexicon, model_cfg["max_position_embeddings"])
+    config = BertConfig(vocab_size=len(tokenizer), **model_cfg)
+    model = BertForMaskedLM(config).to(device)
+    rng = random.Random(seed)
+    docs = [{"texts": [" ".join(_doc(rng, lexicon)[0])]} for _ in range(steps * batch_size // 4)]
+    features = encode(tokenizer, docs, model_cfg["max_position_embeddings"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(seed)
+    special = torch.tensor(tokenizer.all_special_ids)
+    model.train()
+    for _step in range(steps):
+        idx = torch.randint(len(features), (batch_size,), generator=generator)
+        batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
+        labels = batch["input_ids"].clone()
+        maskable = ~torch.isin(labels, special)
+        masked = (torch.rand(labels.shape, generator=generator) < 0.15) & maskable
+        labels[~masked] = -100
+        batch["input_ids"][masked] = tokenizer.mask_token_id
+        loss = model(**{k: v.to(device) for k, v in batch.items()}, labels=labels.to(device)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model, tokenizer, float(loss)
+
+
+# ---------------------------------------------------------------- zoo building steps
+def build_base(out_dir, lexicon_path, model_cfg: dict, pretrain_steps: int, seed: int) -> dict:
+    """Tokenizer + MLM-pretrained tiny BERT, saved as a normal Hugging Face model folder."""
+    from model_recycling.devices import choose_device
+    from model_recycling.io import read_json
+
+    lexicon = read_json(lexicon_path)
+    model, tokenizer, loss = pretrain_base(
+        lexicon, model_cfg, pretrain_steps, 64, seed, choose_device()
+    )
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    card = {
+        "kind": "demo base",
+        "pretrain_steps": pretrain_steps,
+        "final_mlm_loss": loss,
+        "seed": seed,
+    }
+    atomic_write_json(out_dir / "recycling_card.json", card)
+    return card
+
+
+def build_intermediate(base_dir, task_dir, settings: dict, seed: int, out_dir) -> dict:
+    """The base really finetuned on one source task, saved with its classification head like a
+    finetuned model on the Hub."""
+    from model_recycling.devices import choose_device
+    from model_recycling.modeling import load_classifier, load_tokenizer
+    from model_recycling.tasks import load_prepared
+    from model_recycling.train import Hyperparameters, finetune, seed_everything
+
+    device = choose_device()
+    task = load_prepared(task_dir)
+    seed_everything(seed)
+    tokenizer = load_tokenizer(base_dir)
+    model = load_classifier(base_dir, task.num_labels, task.is_regression, device)
+    result = finetune(model, tokenizer, task, Hyperparameters.from_config(settings), seed, device)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    result.pop("history")
+    card = {"kind": "demo intermediate", "source_task": task.name, "seed": seed, **result}
+    atomic_write_json(out_dir / "recycling_card.json", card)
+    return card
+
+
+def build_decoys(base_dir, out_root, seed: int) -> list:
+    """Models a real zoo contains and the pipeline must catch: another size (excluded at listing),
+    no weights (excluded), no tokenizer (fails at probing, recorded)."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    out_root = Path(out_root)
+    base_config = BertConfig.from_pretrained(base_dir)
+    wide = out_root / "decoy-wider"
+    config = BertConfig(**{**base_config.to_dict(), "hidden_size": base_config.hidden_size * 2})
+    BertForSequenceClassification(config).save_pretrained(wide, safe_serialization=True)
+    shutil.copy(Path(base_dir) / "tokenizer.json", wide / "tokenizer.json")
+    shutil.copy(Path(base_dir) / "tokenizer_config.json", wide / "tokenizer_config.json")
+
+    no_weights = out_root / "decoy-no-weights"
+    no_weights.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(base_dir) / "config.json", no_weights / "config.json")
+
+    no_tokenizer = out_root / "decoy-no-tokenizer"
+    torch.manual_seed(seed)
+    BertForSequenceClassification(base_config).save_pretrained(
+        no_tokenizer, safe_serialization=True
+    )
+    return [wide.name, no_weights.name, no_tokenizer.name]

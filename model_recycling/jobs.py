@@ -1,0 +1,93 @@
+"""One function per workflow job that touches a model: probe one candidate, finetune one cell.
+Each writes one small self-describing JSON (atomically) recording what made it."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import torch
+
+from model_recycling.devices import choose_device, describe_device
+from model_recycling.io import atomic_write_json
+from model_recycling.modeling import load_classifier, load_encoder, load_tokenizer
+from model_recycling.probe import run_probe
+from model_recycling.provenance import code_version, package_versions
+from model_recycling.sources.local import content_revision
+from model_recycling.tasks import load_prepared
+from model_recycling.train import Hyperparameters, finetune, seed_everything
+
+
+def _provenance(task, settings: dict) -> dict:
+    return {
+        "task": task.name,
+        "task_fingerprint": task.meta["fingerprint"],
+        "settings": settings,
+        "packages": package_versions(),
+        "code_version": code_version(),
+    }
+
+
+def _setup(threads: int, device_preference: str):
+    torch.set_num_threads(max(1, threads))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return choose_device(device_preference)
+
+
+def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, threads=1) -> dict:
+    """A broken candidate is recorded as failed with its reason; the run goes on."""
+    started = time.perf_counter()
+    device = _setup(threads, settings.get("device", "auto"))
+    task = load_prepared(task_dir)
+    record = {"model_id": model_id, "model_revision": revision, **_provenance(task, settings)}
+    record.update(describe_device(device))
+    try:
+        seed_everything(0)
+        tokenizer = load_tokenizer(model_dir)
+        encoder = load_encoder(model_dir, device)
+        record.update(
+            status="ok", reason="", **run_probe(encoder, tokenizer, task, settings, device)
+        )
+    except Exception as err:  # noqa: BLE001 - any failure of a candidate is its own, not the run's
+        traceback.print_exc()
+        record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
+    record["wall_seconds"] = time.perf_counter() - started
+    atomic_write_json(output, record)
+    return record
+
+
+def finetune_cell(
+    arch, model_id, role, model_dir, revision, task_dir, settings, seed, output, threads=1
+) -> dict:
+    """role: "baseline" (the pretrained model; failures abort) or "candidate" (failures are
+    recorded in the cell, the run goes on)."""
+    started = time.perf_counter()
+    device = _setup(threads, settings.get("device", "auto"))
+    task = load_prepared(task_dir)
+    hp = Hyperparameters.from_config(settings)
+    if revision == "auto":  # a local base model: its content hash
+        revision = content_revision(model_dir)
+    record = {
+        "arch": arch,
+        "model_id": model_id,
+        "role": role,
+        "seed": seed,
+        "model_revision": revision,
+        "hyperparameters": hp.as_dict(),
+        "n_eval_expected": task.meta["sizes"]["eval"],
+        **_provenance(task, settings),
+        **describe_device(device),
+    }
+    try:
+        seed_everything(seed)
+        tokenizer = load_tokenizer(model_dir)
+        model = load_classifier(model_dir, task.num_labels, task.is_regression, device)
+        record.update(status="ok", reason="", **finetune(model, tokenizer, task, hp, seed, device))
+    except Exception as err:
+        if role == "baseline":
+            raise
+        traceback.print_exc()
+        record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
+    record["wall_seconds"] = time.perf_counter() - started
+    atomic_write_json(output, record)
+    return record

@@ -1,0 +1,86 @@
+"""Linear probe: frozen features extracted in one pass, a linear head fitted on them, accuracy on
+the probe task's evaluation split. Works on the encoder of encoder-decoders too (mean pooling)."""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import torch
+
+from model_recycling.devices import autocast
+from model_recycling.modeling import collate, encode
+
+
+def extract_features(model, tokenizer, examples, max_length, batch_size, device, pooling="mean"):
+    """One pass, no grad, length-sorted batches; returns float32 [n, hidden] in input order."""
+    features = encode(tokenizer, examples, max_length)
+    accepted = inspect.signature(model.forward).parameters
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    out = torch.empty(len(features), model.config.hidden_size)
+    with torch.no_grad(), autocast(device):
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
+            batch = {k: v.to(device) for k, v in batch.items() if k in accepted}
+            hidden = model(**batch).last_hidden_state.float()
+            if pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+            out[torch.tensor(idx)] = pooled.cpu()
+    return out
+
+
+def fit_linear_head(features, labels, num_labels, l2=1e-3, max_iter=200, seed=0):
+    """Multinomial logistic regression on standardised features, full-batch L-BFGS
+    (deterministic, no learning rate to tune)."""
+    torch.manual_seed(seed)
+    mean, std = features.mean(0), features.std(0).clamp(min=1e-6)
+    x = (features - mean) / std
+    y = torch.as_tensor(labels, dtype=torch.long)
+    head = torch.nn.Linear(x.shape[1], num_labels)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    optimizer = torch.optim.LBFGS(
+        head.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(head(x), y) + l2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return lambda feats: head((feats - mean) / std).argmax(1)
+
+
+def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
+    """cfg: max_length, batch_size, pooling, l2, max_iter."""
+    started = time.perf_counter()
+    kwargs = dict(
+        max_length=cfg["max_length"],
+        batch_size=cfg["batch_size"],
+        device=device,
+        pooling=cfg["pooling"],
+    )
+    train_x = extract_features(encoder, tokenizer, task.train, **kwargs)
+    eval_x = extract_features(encoder, tokenizer, task.eval, **kwargs)
+    extracted = time.perf_counter()
+    classify = fit_linear_head(
+        train_x, [ex["label"] for ex in task.train], task.num_labels, cfg["l2"], cfg["max_iter"]
+    )
+    with torch.no_grad():
+        predictions = classify(eval_x)
+    labels = torch.tensor([ex["label"] for ex in task.eval])
+    n_correct = int((predictions == labels).sum())
+    return {
+        "score": n_correct / len(labels),
+        "n_correct": n_correct,
+        "n_eval": len(labels),
+        "n_train": len(task.train),
+        "feature_seconds": extracted - started,
+        "fit_seconds": time.perf_counter() - extracted,
+    }

@@ -1,0 +1,73 @@
+# Candidates: list (checkpoint) -> probe each (one job per model) -> select top-k (checkpoint).
+
+
+localrules:
+    list_candidates,
+
+
+checkpoint list_candidates:
+    input:
+        lambda w: listing_inputs(w.arch),
+        base=lambda w: arch_config(w.arch)["base_model"].get("path", []),
+    output:
+        candidates=f"{ARCH}/candidates.tsv",
+    log:
+        f"results/logs/list_candidates/{{arch}}.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        # Filters (candidates.only / exclude) apply after listing, so editing them relists nothing.
+        arch=lambda w: as_json(
+            {k: arch_config(w.arch)[k] for k in ("base_model", "source")}
+        ),
+        cache=f"{ARCH}/listing_cache.json",
+    shell:
+        "python scripts/list_candidates.py --arch {params.arch:q} --cache {params.cache} "
+        "--out {output.candidates} > {log} 2>&1"
+
+
+rule probe:
+    input:
+        model=lambda w: model_dir(w.arch, w.model),
+        task=task_inputs(config["probe"]["task"]),
+    output:
+        f"{ARCH}/probe/{{model}}.json",
+    log:
+        f"results/logs/probe/{{arch}}/{{model}}.log",
+    conda:
+        "../envs/workflow.yaml"
+    threads: job_resources("probe", "threads", 1)
+    resources:
+        gpu=job_resources("probe", "gpu", 1),
+        mem_mb=job_resources("probe", "mem_mb", 8000),
+        runtime=job_resources("probe", "runtime", 60),
+    params:
+        model_id=lambda w: candidate(w.arch, w.model).model_id,
+        revision=lambda w: model_revision(w.arch, w.model),
+        settings=as_json({**config["probe"], "device": config["device"]}),
+        task_dir=lambda w, input: os.path.dirname(input.task[0]),
+        gpu_slot=GPU_SLOT,
+    shell:
+        "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
+        "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
+        "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
+
+
+checkpoint select:
+    input:
+        probes=lambda w: expand(
+            f"{ARCH}/probe/{{model}}.json",
+            arch=w.arch,
+            model=[safe_name(c.model_id) for c in listed_candidates(w.arch)],
+        ),
+    output:
+        selection=f"{ARCH}/selected.tsv",
+    log:
+        f"results/logs/select/{{arch}}.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        top_k=lambda w: top_k(w.arch),
+    shell:
+        "python scripts/select_top_k.py --probes {input.probes} --top-k {params.top_k} "
+        "--out {output.selection} > {log} 2>&1"

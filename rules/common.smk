@@ -1,0 +1,157 @@
+import dataclasses
+import json
+import os
+import sys
+
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+# The workflow's package (installed in the job environment, see README) also imports from a
+# plain checkout when the workflow is parsed.
+sys.path.insert(0, workflow.basedir)
+
+from model_recycling.naming import SAFE_NAME_PATTERN, safe_name
+from model_recycling.selection import read_selection
+from model_recycling.sources import read_candidates
+from model_recycling.tasks import load_registry
+
+REGISTRY = load_registry(config["task_registries"])
+for _key, _names in (
+    ("probe.task", [config["probe"]["task"]]),
+    ("targets", config["targets"]),
+):
+    for _name in _names:
+        if _name not in REGISTRY:
+            raise ValueError(
+                f"config {_key}: task '{_name}' is not in the task registries "
+                f"{config['task_registries']}"
+            )
+
+ARCH = "results/architectures/{arch}"
+ZOO = config.get("demo_zoo", {})
+ZOO_DIR = "results/demo_zoo"
+ZOO_BASE = f"{ZOO_DIR}/models/tiny-bert-base"
+DECOYS = (
+    ["decoy-wider", "decoy-no-weights", "decoy-no-tokenizer"]
+    if ZOO.get("decoys")
+    else []
+)
+TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
+# Local GPU jobs claim a free device (Snakemake's gpu resource only counts them).
+GPU_SLOT = ""
+
+
+wildcard_constraints:
+    arch="|".join(config["architectures"]),
+    model=SAFE_NAME_PATTERN,
+    task=r"[A-Za-z0-9_.\-]+",
+    seed=r"\d+",
+
+
+def as_json(obj):
+    return json.dumps(obj, sort_keys=True)
+
+
+def job_resources(kind, key, default):
+    return config.get("resources", {}).get(kind, {}).get(key, default)
+
+
+def task_inputs(task):
+    return [f"results/tasks/{task}/{name}" for name in TASK_FILES]
+
+
+def arch_config(arch):
+    return config["architectures"][arch]
+
+
+def base_id(arch):
+    return arch_config(arch)["base_model"]["id"]
+
+
+def top_k(arch):
+    return arch_config(arch).get("top_k", config["top_k"])
+
+
+def listed_candidates(arch):
+    """All candidates kept at listing, after the config's candidates.only / exclude filters."""
+    path = checkpoints.list_candidates.get(arch=arch).output.candidates
+    kept = {c.model_id: c for c in read_candidates(path) if c.status == "ok"}
+    filters = arch_config(arch).get("candidates", {})
+    only, exclude = filters.get("only"), set(filters.get("exclude", []))
+    if only:
+        missing = [m for m in only if m not in kept]
+        if missing:
+            raise ValueError(
+                f"architectures.{arch}.candidates.only: {missing} not among the usable "
+                f"candidates listed in {path} (see its status and reason columns)"
+            )
+        kept = {m: kept[m] for m in only}
+    return [c for m, c in kept.items() if m not in exclude]
+
+
+def candidate(arch, model):
+    for c in listed_candidates(arch):
+        if safe_name(c.model_id) == model:
+            return c
+    raise ValueError(f"{arch}: no usable candidate stored as '{model}'")
+
+
+def is_base(arch, model):
+    return model == safe_name(base_id(arch))
+
+
+def model_dir(arch, model):
+    """The folder holding a model's weights: the base's path or a local candidate's folder."""
+    if is_base(arch, model):
+        return arch_config(arch)["base_model"]["path"]
+    return candidate(arch, model).path
+
+
+def model_revision(arch, model):
+    if is_base(arch, model):
+        return arch_config(arch)["base_model"].get("revision", "auto")
+    return candidate(arch, model).revision
+
+
+def selected_models(arch):
+    path = checkpoints.select.get(arch=arch).output.selection
+    return [
+        row["safe_name"] for row in read_selection(path) if row["selected"] == "yes"
+    ]
+
+
+def cell_files(arch):
+    base = safe_name(base_id(arch))
+    cells = expand(
+        f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
+        arch=arch,
+        model=base,
+        task=config["targets"],
+        seed=config["baseline_seeds"],
+    )
+    cells += expand(
+        f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
+        arch=arch,
+        model=selected_models(arch),
+        task=config["targets"],
+        seed=config["seeds"],
+    )
+    return cells
+
+
+def zoo_settings(*keys):
+    return as_json({key: ZOO[key] for key in keys})
+
+
+def zoo_models():
+    """Every model folder the demo zoo builds (inputs of listing a source inside the zoo)."""
+    if not ZOO.get("enabled"):
+        return []
+    return expand(f"{ZOO_DIR}/models/{{name}}", name=[*ZOO["intermediates"], *DECOYS])
+
+
+def listing_inputs(arch):
+    """A source inside the demo zoo is listed once the zoo is built."""
+    in_zoo = arch_config(arch)["source"].get("path", "").startswith(ZOO_DIR)
+    return zoo_models() if in_zoo else []

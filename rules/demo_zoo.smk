@@ -1,0 +1,76 @@
+# The demo zoo: synthetic tasks, a tiny base model and intermediate models finetuned from it,
+# built by the workflow itself (offline, deterministic). Enabled by demo_zoo.enabled.
+
+if ZOO.get("enabled"):
+
+    rule demo_tasks:
+        output:
+            lexicon=f"{ZOO_DIR}/tasks/lexicon.json",
+            files=expand(
+                f"{ZOO_DIR}/tasks/{{name}}/{{split}}.jsonl",
+                name=ZOO["tasks"],
+                split=["train", "test"],
+            ),
+        log:
+            "results/logs/demo_tasks.log",
+        conda:
+            "../envs/workflow.yaml"
+        params:
+            settings=zoo_settings("tasks", "seed"),
+            out_dir=lambda w, output: os.path.dirname(output.lexicon),
+        shell:
+            "python scripts/build_demo_zoo.py tasks --settings {params.settings:q} "
+            "--out {params.out_dir} > {log} 2>&1"
+
+    rule demo_base:
+        input:
+            lexicon=rules.demo_tasks.output.lexicon,
+        output:
+            directory(ZOO_BASE),
+        log:
+            "results/logs/demo_base.log",
+        conda:
+            "../envs/workflow.yaml"
+        params:
+            settings=zoo_settings("base_model", "pretrain_steps", "seed"),
+        shell:
+            "python scripts/build_demo_zoo.py base --settings {params.settings:q} "
+            "--lexicon {input.lexicon} --out {output} > {log} 2>&1"
+
+    rule demo_intermediate:
+        input:
+            base=ZOO_BASE,
+            task=lambda w: task_inputs(ZOO["intermediates"][w.name]),
+        output:
+            directory(f"{ZOO_DIR}/models/{{name}}"),
+        log:
+            "results/logs/demo_intermediate/{name}.log",
+        wildcard_constraints:
+            name="|".join(ZOO["intermediates"]),
+        conda:
+            "../envs/workflow.yaml"
+        params:
+            settings=zoo_settings("finetune", "seed"),
+            task_dir=lambda w, input: os.path.dirname(input.task[0]),
+        shell:
+            "python scripts/build_demo_zoo.py intermediate --settings {params.settings:q} "
+            "--base {input.base} --task-dir {params.task_dir} --out {output} > {log} 2>&1"
+
+
+if ZOO.get("enabled") and DECOYS:
+
+    rule demo_decoys:
+        input:
+            base=ZOO_BASE,
+        output:
+            [directory(f"{ZOO_DIR}/models/{name}") for name in DECOYS],
+        log:
+            "results/logs/demo_decoys.log",
+        conda:
+            "../envs/workflow.yaml"
+        params:
+            settings=zoo_settings("seed"),
+            out_dir=lambda w, output: os.path.dirname(output[0]),
+        shell:
+            "python scripts/build_demo_zoo.py decoys --settings {params.settings:q} "
+            "--base {input.base} --out {params.out_dir} > {log} 2>&1"

@@ -1,0 +1,35 @@
+# Finetuning: one job and one JSON file per (architecture, model, task, seed) cell.
+
+
+rule finetune:
+    input:
+        model=lambda w: model_dir(w.arch, w.model),
+        task=lambda w: task_inputs(w.task),
+    output:
+        f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
+    log:
+        "results/logs/finetune/{arch}/{model}/{task}/seed{seed}.log",
+    conda:
+        "../envs/workflow.yaml"
+    threads: job_resources("finetune", "threads", 1)
+    resources:
+        gpu=job_resources("finetune", "gpu", 1),
+        mem_mb=job_resources("finetune", "mem_mb", 16000),
+        runtime=job_resources("finetune", "runtime", 240),
+    params:
+        model_id=lambda w: (
+            base_id(w.arch)
+            if is_base(w.arch, w.model)
+            else candidate(w.arch, w.model).model_id
+        ),
+        role=lambda w: "baseline" if is_base(w.arch, w.model) else "candidate",
+        revision=lambda w: model_revision(w.arch, w.model),
+        settings=as_json({**config["finetune"], "device": config["device"]}),
+        task_dir=lambda w, input: os.path.dirname(input.task[0]),
+        gpu_slot=GPU_SLOT,
+    shell:
+        "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
+        "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
+        "--revision {params.revision:q} --task-dir {params.task_dir} "
+        "--settings {params.settings:q} --seed {wildcards.seed} --threads {threads} "
+        "--out {output} > {log} 2>&1"

@@ -1,0 +1,55 @@
+# Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs).
+
+
+rule aggregate:
+    input:
+        cells=lambda w: cell_files(w.arch),
+        candidates=f"{ARCH}/candidates.tsv",
+        selection=f"{ARCH}/selected.tsv",
+        metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
+    output:
+        tables=multiext(
+            f"{ARCH}/tables/",
+            "ranking.csv",
+            "baseline.csv",
+            "gains.csv",
+            "cells.csv",
+            "probes.csv",
+            "counts.json",
+        ),
+    log:
+        "results/logs/aggregate/{arch}.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        base_id=lambda w: base_id(w.arch),
+        arch_dir=lambda w, input: os.path.dirname(input.candidates),
+        out_dir=lambda w, output: os.path.dirname(output.tables[0]),
+        settings=as_json({k: config[k] for k in ("targets", "seeds", "baseline_seeds")}),
+    shell:
+        "python scripts/aggregate.py --arch-dir {params.arch_dir} "
+        "--base-id {params.base_id:q} --settings {params.settings:q} "
+        "--task-metas {input.metas} --candidates {input.candidates} "
+        "--selection {input.selection} --out-dir {params.out_dir} "
+        "> {log} 2>&1"
+
+
+rule render:
+    input:
+        tables=expand(f"{ARCH}/tables/counts.json", arch=config["architectures"]),
+        metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
+    output:
+        directory("results/site"),
+    log:
+        "results/logs/render.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        tables=lambda w, input: [
+            f"{arch}={os.path.dirname(path)}"
+            for arch, path in zip(config["architectures"], input.tables)
+        ],
+        settings=as_json(config),
+    shell:
+        "python scripts/render.py --settings {params.settings:q} --tables {params.tables} "
+        "--task-metas {input.metas} --out-dir {output} > {log} 2>&1"

@@ -1,0 +1,26 @@
+# Tasks: any registry entry -> train/dev/eval example files + meta.json (fingerprint, sizes).
+# Runs on the submitting host (it may download datasets).
+
+
+localrules:
+    prepare_task,
+
+
+rule prepare_task:
+    input:
+        lambda w: REGISTRY[w.task].local_data_files(),
+    output:
+        [f"results/tasks/{{task}}/{name}" for name in TASK_FILES],
+    log:
+        "results/logs/prepare_task/{task}.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        spec=lambda w: as_json(dataclasses.asdict(REGISTRY[w.task])),
+        registries=config["task_registries"],
+        dev_holdout=as_json(config["dev_holdout"]),
+        out_dir=lambda w, output: os.path.dirname(output[0]),
+    shell:
+        "python scripts/prepare_task.py --registry {params.registries} --task {wildcards.task} "
+        "--dev-holdout {params.dev_holdout:q} --out-dir {params.out_dir} "
+        "> {log} 2>&1"

@@ -1,0 +1,32 @@
+"""Finetune one cell: (architecture, model, task, seed) -> one JSON result."""
+
+import argparse
+import json
+
+from model_recycling.jobs import finetune_cell
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--arch", required=True)
+    parser.add_argument("--model-id", required=True)
+    parser.add_argument("--role", choices=["baseline", "candidate"], required=True)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--revision", required=True)
+    parser.add_argument("--task-dir", required=True)
+    parser.add_argument("--settings", type=json.loads, required=True, help="finetune config, JSON")
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    a = parser.parse_args()
+    record = finetune_cell(
+        a.arch, a.model_id, a.role, a.model_dir, a.revision, a.task_dir, a.settings, a.seed, a.out,
+        a.threads,
+    )  # fmt: skip
+    print(
+        f"{a.model_id} {record['task']} seed {a.seed}: {record['status']} score={record['score']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

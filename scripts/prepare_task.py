@@ -1,0 +1,24 @@
+"""Prepare one task from the registry: load it, build train/dev/eval examples, write meta.json."""
+
+import argparse
+import json
+
+from model_recycling.tasks import load_registry, prepare_task
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--registry", nargs="+", required=True)
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--dev-holdout", type=json.loads, required=True, help="JSON")
+    parser.add_argument("--out-dir", required=True)
+    args = parser.parse_args()
+    spec = load_registry(args.registry)[args.task]
+    meta = prepare_task(spec, args.out_dir, args.dev_holdout)
+    print(
+        json.dumps({"task": args.task, "sizes": meta["sizes"], "fingerprint": meta["fingerprint"]})
+    )
+
+
+if __name__ == "__main__":
+    main()
