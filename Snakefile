@@ -7,7 +7,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default; a --configfile replaces it instead of being merged into it.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"
@@ -22,3 +25,6 @@ rule all:
     default_target: True
     input:
         "results/site",
+        # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
+        # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
+        lambda w: all_results(),

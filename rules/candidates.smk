@@ -55,11 +55,7 @@ rule probe:
 
 checkpoint select:
     input:
-        probes=lambda w: expand(
-            f"{ARCH}/probe/{{model}}.json",
-            arch=w.arch,
-            model=[safe_name(c.model_id) for c in listed_candidates(w.arch)],
-        ),
+        probes=lambda w: probe_files(w.arch),
     output:
         selection=f"{ARCH}/selected.tsv",
     log:

@@ -121,6 +121,22 @@ def selected_models(arch):
     ]
 
 
+def probe_files(arch):
+    return expand(
+        f"{ARCH}/probe/{{model}}.json",
+        arch=arch,
+        model=[safe_name(c.model_id) for c in listed_candidates(arch)],
+    )
+
+
+def all_results():
+    return [
+        f
+        for arch in config["architectures"]
+        for f in probe_files(arch) + cell_files(arch)
+    ]
+
+
 def cell_files(arch):
     base = safe_name(base_id(arch))
     cells = expand(

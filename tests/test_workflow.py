@@ -1,0 +1,243 @@
+"""The real workflow end to end on the micro demo: pages match tables match cells; partial
+reruns plan only what changed; bad input fails clearly without losing results."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.workflow_helpers import (
+    copy_workflow,
+    load_config,
+    planned_jobs,
+    snakemake,
+    write_config,
+)
+
+pytestmark = pytest.mark.slow
+
+ARCH = "results/architectures/demo-bert"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One complete run of the micro demo; tests below only read it or dry-run against it
+    (those that change files work on their own copy)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    config = load_config()
+    configfile = write_config(workdir, config)
+    snakemake(workdir, configfile)
+    return workdir, config, configfile
+
+
+def fork(run, tmp_path) -> Path:
+    """A copy of the finished run (workflow, results and Snakemake's metadata)."""
+    workdir = tmp_path / "fork"
+    shutil.copytree(run[0], workdir, symlinks=True)
+    return workdir
+
+
+def read_cells(workdir: Path) -> list:
+    return [json.loads(p.read_text()) for p in sorted((workdir / ARCH / "cells").rglob("*.json"))]
+
+
+def test_pages_match_tables_match_cells(run):
+    workdir, config, _ = run
+    cells = read_cells(workdir)
+    base_cells = [c for c in cells if c["role"] == "baseline"]
+    assert len(base_cells) == len(config["targets"]) * len(config["baseline_seeds"])
+    for cell in cells:
+        assert cell["status"] == "ok"
+        assert cell["n_eval"] == cell["n_eval_expected"]
+        if cell["metric"] == "accuracy":
+            assert cell["score"] == cell["n_correct"] / cell["n_eval"]
+        for key in (
+            "model_revision",
+            "task_fingerprint",
+            "hyperparameters",
+            "packages",
+            "code_version",
+        ):
+            assert cell[key], key
+
+    # ranking.csv from the cell files, keyed by task name
+    ranking = pd.read_csv(workdir / ARCH / "tables/ranking.csv")
+    baseline = pd.read_csv(workdir / ARCH / "tables/baseline.csv", index_col="task")
+    assert len(ranking) == config["top_k"]
+    for _, row in ranking.iterrows():
+        mine = [c for c in cells if c["model_id"] == row.model_id]
+        for task in config["targets"]:
+            expected = (
+                100 * sum(c["score"] for c in mine if c["task"] == task) / len(config["seeds"])
+            )
+            assert row[task] == pytest.approx(expected)
+        assert row.avg == pytest.approx(
+            sum(row[t] for t in config["targets"]) / len(config["targets"])
+        )
+    for task in config["targets"]:
+        scores = [100 * c["score"] for c in base_cells if c["task"] == task]
+        assert baseline.loc[task, "mean"] == pytest.approx(sum(scores) / len(scores))
+
+    # index.md: one architecture row, numbers as in the CSVs
+    index = (workdir / "results/site/index.md").read_text()
+    rows = [line for line in index.splitlines() if line.startswith("| [tiny-bert-base]")]
+    assert len(rows) == 1
+    cols = [c.strip() for c in rows[0].strip("|").split("|")]
+    best = ranking.iloc[0]
+    assert best.model_id in cols[1]
+    assert cols[2] == f"{best.avg:.2f}"
+    assert cols[3] == f"{baseline.loc['avg', 'mean']:.2f}"
+    assert f"Tested so far: {len(ranking)}" in index
+    assert index.startswith("---\nlayout: default\ntitle: Home\n")
+
+    site = workdir / "results/site"
+    for page in (
+        "Rankings.md",
+        "faq.md",
+        "demo-bert_table.md",
+        "demo-bert_pretrain_scores_table.md",
+    ):
+        assert (site / page).is_file(), page
+    for model_id in ranking.model_id:
+        assert (site / f"model_gain_chart/demo-bert/{model_id}.png").stat().st_size > 1000
+    faq = (site / "faq.md").read_text()
+    assert f"| learning_rate | {config['finetune']['learning_rate']} |" in faq
+    # every link on the pages points at a file that exists
+    for page in site.rglob("*.md"):
+        for target in re.findall(r"\]\(([^)#?]+)\)", page.read_text()):
+            if not target.startswith("http"):
+                assert (page.parent / target).exists(), f"{page.name} -> {target}"
+
+
+def test_broken_and_mismatched_candidates_are_recorded(run):
+    workdir = run[0]
+    candidates = pd.read_csv(workdir / ARCH / "candidates.tsv", sep="\t", index_col="model_id")
+    assert candidates.loc["decoy-wider", "status"] == "excluded"
+    assert "hidden_size" in candidates.loc["decoy-wider", "reason"]
+    assert "no weight files" in candidates.loc["decoy-no-weights", "reason"]
+    assert candidates.loc["tiny-bert-base", "reason"] == "the base model itself"
+    selection = pd.read_csv(workdir / ARCH / "selected.tsv", sep="\t", index_col="model_id")
+    assert selection.loc["decoy-no-tokenizer", "status"] == "failed"
+    assert "no tokenizer files" in selection.loc["decoy-no-tokenizer", "reason"]
+    assert selection.loc["decoy-no-tokenizer", "selected"] == "no"
+
+
+def test_complete_run_plans_nothing(run):
+    workdir, _, configfile = run
+    assert planned_jobs(snakemake(workdir, configfile, "-n")) == {}
+
+
+def _plan_after(run, tmp_path, change):
+    workdir = fork(run, tmp_path)
+    config = load_config(run[2])
+    change(config, workdir)
+    return planned_jobs(snakemake(workdir, write_config(workdir, config), "-n"))
+
+
+def test_adding_a_task_plans_only_its_cells(run, tmp_path):
+    config = run[1]
+    plan = _plan_after(run, tmp_path, lambda c, w: c["targets"].append("demo_stance"))
+    cells = len(config["baseline_seeds"]) + config["top_k"] * len(config["seeds"])
+    assert plan == {"prepare_task": 1, "finetune": cells, "aggregate": 1, "render": 1, "all": 1}
+
+
+def test_adding_a_seed_plans_only_its_cells(run, tmp_path):
+    config = run[1]
+    plan = _plan_after(run, tmp_path, lambda c, w: c["seeds"].append(7))
+    cells = config["top_k"] * len(config["targets"])
+    assert plan == {"finetune": cells, "aggregate": 1, "render": 1, "all": 1}
+
+
+def test_adding_a_baseline_seed_plans_only_its_cells(run, tmp_path):
+    config = run[1]
+    plan = _plan_after(run, tmp_path, lambda c, w: c["baseline_seeds"].append(9))
+    assert plan == {"finetune": len(config["targets"]), "aggregate": 1, "render": 1, "all": 1}
+
+
+def test_adding_a_candidate_plans_its_probe(run, tmp_path):
+    def add(config, workdir):
+        config["architectures"]["demo-bert"]["candidates"]["only"].append("nli-tuned")
+
+    # Whether it enters the top-k is known only after probing (select is a checkpoint).
+    plan = _plan_after(run, tmp_path, add)
+    assert plan == {"probe": 1, "select": 1, "aggregate": 1, "render": 1, "all": 1}
+
+
+def test_deleting_a_cell_plans_only_that_cell(run, tmp_path):
+    def delete(config, workdir):
+        next((workdir / ARCH / "cells").rglob("seed0.json")).unlink()
+
+    plan = _plan_after(run, tmp_path, delete)
+    assert plan == {"finetune": 1, "aggregate": 1, "render": 1, "all": 1}
+
+
+def test_new_candidate_run_computes_only_new_cells(run, tmp_path):
+    """The monthly rerun: a better candidate appears; old cells stay untouched and every fully
+    tested model stays on the pages, even one pushed out of the top-k."""
+    workdir = fork(run, tmp_path)
+    config = load_config(run[2])
+    before = {p: p.stat().st_mtime_ns for p in (workdir / ARCH / "cells").rglob("*.json")}
+    config["architectures"]["demo-bert"]["candidates"]["only"].append("nli-tuned")
+    config["top_k"] = 3
+    snakemake(workdir, write_config(workdir, config))
+    after = {p: p.stat().st_mtime_ns for p in (workdir / ARCH / "cells").rglob("*.json")}
+    assert all(after[p] == t for p, t in before.items()), "an existing cell was recomputed"
+    new = set(after) - set(before)
+    assert new and all(p.parent.parent.name == "nli-tuned" for p in new)
+    assert len(new) == len(config["targets"]) * len(config["seeds"])
+    ranking = pd.read_csv(workdir / ARCH / "tables/ranking.csv")
+    assert len(ranking) == 3
+
+
+def test_unknown_config_key_names_the_key(run, tmp_path):
+    config = load_config(run[2])
+    config["finetune"]["learning_rte"] = 0.1
+    result = snakemake(run[0], write_config(tmp_path, config), "-n", check=False)
+    assert result.returncode != 0
+    assert "learning_rte" in result.stdout + result.stderr
+
+
+def test_wrong_type_names_the_key(run, tmp_path):
+    config = load_config(run[2])
+    config["top_k"] = "three"
+    result = snakemake(run[0], write_config(tmp_path, config), "-n", check=False)
+    assert result.returncode != 0
+    assert "top_k" in result.stdout + result.stderr and "three" in result.stdout + result.stderr
+
+
+def test_unknown_task_names_the_task(run, tmp_path):
+    config = load_config(run[2])
+    config["targets"].append("no_such_task")
+    result = snakemake(run[0], write_config(tmp_path, config), "-n", check=False)
+    assert result.returncode != 0
+    assert "no_such_task" in result.stdout + result.stderr
+
+
+def test_missing_candidate_names_the_model(run, tmp_path):
+    config = load_config(run[2])
+    config["architectures"]["demo-bert"]["candidates"]["only"].append("no-such-model")
+    result = snakemake(run[0], write_config(tmp_path, config), "-n", check=False)
+    assert result.returncode != 0
+    assert "no-such-model" in result.stdout + result.stderr
+
+
+def test_task_with_missing_column_fails_naming_it_and_keeps_results(run, tmp_path):
+    workdir = fork(run, tmp_path)
+    registry = workdir / "resources/tasks/demo.yaml"
+    text = registry.read_text().replace(
+        'inputs: ["sentence"]\n  label: "label"\n  labels: ["negative", "neutral", "positive"]',
+        'inputs: ["sentense"]\n  label: "label"\n  labels: ["negative", "neutral", "positive"]',
+    )
+    registry.write_text(text)
+    config = load_config(run[2])
+    config["targets"].append("demo_stance")
+    before = {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*.json")}
+    result = snakemake(workdir, write_config(workdir, config), "--keep-going", check=False)
+    assert result.returncode != 0
+    log = (workdir / "results/logs/prepare_task/demo_stance.log").read_text()
+    assert "demo_stance" in log and "'sentense'" in log
+    for path, mtime in before.items():
+        assert path.exists() and path.stat().st_mtime_ns == mtime, path

@@ -1,0 +1,68 @@
+"""Run the real workflow (no mocks) in a copy of the repository, and read what it planned."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources", "envs"]
+MICRO_CONFIG = REPO / "tests" / "configs" / "micro.yaml"
+
+
+def copy_workflow(dest: Path) -> Path:
+    """The workflow files as a fresh clone has them (results/ starts empty)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, dest / name)
+    return dest
+
+
+def load_config(path=MICRO_CONFIG) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def write_config(workdir: Path, config: dict, name="test-config.yaml") -> Path:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, configfile: Path, *args, check=True, timeout=900):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    cmd = [f"{venv_bin}/snakemake", "--cores", "2", "--configfile", str(configfile), *args]
+    result = subprocess.run(
+        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        output = f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{output}")
+    return result
+
+
+def planned_jobs(result) -> dict:
+    """Per-rule job counts from the 'Job stats' table of a dry run; {} when nothing to do."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        match = re.fullmatch(r"\s*(\w+)\s+(\d+)\s*", line)
+        if not match:
+            break
+        if match.group(1) != "total":
+            counts[match.group(1)] = int(match.group(2))
+    return counts
