@@ -227,7 +227,7 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return model, tokenizer, float(loss)
+    return model, tokenizer, loss.item()
 
 
 # ---------------------------------------------------------------- zoo building steps

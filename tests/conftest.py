@@ -1,0 +1,41 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
+TINY_MODEL = {
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 48,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory):
+    """A real tiny base model and prepared demo tasks, built with the demo zoo code and loaded
+    through the demo registry (paths pointed at this folder)."""
+    from model_recycling import demo_zoo
+    from model_recycling.tasks import load_registry, prepare_task
+
+    root = tmp_path_factory.mktemp("zoo")
+    tasks = {
+        "demo_nli": {"generator": "nli", "train": 200, "test": 80},
+        "demo_topic": {"generator": "topic", "train": 200, "test": 80},
+        "demo_similarity": {"generator": "similarity", "train": 200, "test": 80},
+    }
+    demo_zoo.write_tasks(root / "tasks", tasks, seed=0)
+    demo_zoo.build_base(root / "base", root / "tasks/lexicon.json", TINY_MODEL, 10, seed=0)
+    registry_text = (REPO / "resources/tasks/demo.yaml").read_text()
+    (root / "registry.yaml").write_text(
+        registry_text.replace("results/demo_zoo/tasks", str(root / "tasks"))
+    )
+    registry = load_registry(root / "registry.yaml")
+    for name in tasks:
+        prepare_task(registry[name], root / "prepared" / name, DEV_HOLDOUT)
+    return root

@@ -1,0 +1,161 @@
+"""Selection, aggregation and pages on hand-made cells (every number known in advance)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from model_recycling.aggregate import aggregate_architecture
+from model_recycling.naming import safe_name
+from model_recycling.render import render_site
+from model_recycling.selection import select_top_k
+
+TASKS = ["t_acc", "t_reg"]
+FINGERPRINTS = {"t_acc": "fa", "t_reg": "fr"}
+
+
+def write_cell(arch_dir, model_id, task, seed, score, status="ok", fingerprint=None):
+    path = arch_dir / "cells" / safe_name(model_id) / task / f"seed{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cell = {
+        "model_id": model_id,
+        "role": "baseline" if model_id == "base" else "candidate",
+        "task": task,
+        "seed": seed,
+        "status": status,
+        "score": score,
+        "metric": "accuracy" if task == "t_acc" else "spearman",
+        "n_eval": 100,
+        "n_correct": round(score * 100) if task == "t_acc" and score is not None else None,
+        "model_revision": "rev-" + model_id,
+        "task_fingerprint": fingerprint or FINGERPRINTS[task],
+    }
+    path.write_text(json.dumps(cell))
+
+
+@pytest.fixture
+def arch_dir(tmp_path):
+    arch = tmp_path / "arch"
+    for seed, (acc, reg) in enumerate([(0.50, 0.10), (0.60, 0.30)]):
+        write_cell(arch, "base", "t_acc", seed, acc)
+        write_cell(arch, "base", "t_reg", seed, reg)
+    write_cell(arch, "org/good", "t_acc", 0, 0.70)
+    write_cell(arch, "org/good", "t_reg", 0, 0.40)
+    write_cell(arch, "bad", "t_acc", 0, 0.40)
+    write_cell(arch, "bad", "t_reg", 0, 0.00)
+    write_cell(arch, "half", "t_acc", 0, 0.99)  # no t_reg cell: not fully tested
+    write_cell(arch, "stale", "t_acc", 0, 0.99, fingerprint="old")
+    write_cell(arch, "stale", "t_reg", 0, 0.99)
+    write_cell(arch, "failed", "t_acc", 0, None, status="failed")
+    write_cell(arch, "failed", "t_reg", 0, 0.5)
+    (arch / "probe").mkdir()
+    for model, score in [("org/good", 0.8), ("bad", 0.6)]:
+        probe = {"model_id": model, "model_revision": "r", "status": "ok", "score": score}
+        (arch / "probe" / f"{safe_name(model)}.json").write_text(json.dumps(probe))
+    return arch
+
+
+def test_tables_from_cells(arch_dir, tmp_path):
+    out = tmp_path / "tables"
+    tables = aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, out)
+    baseline, ranking = tables["baseline"], tables["ranking"]
+    assert baseline.loc["t_acc", "mean"] == pytest.approx(55.0)
+    assert baseline.loc["t_acc", "std"] == pytest.approx(pd.Series([50, 60]).std())
+    # avg: mean and std of the per-seed averages (30 and 45)
+    assert baseline.loc["avg", "mean"] == pytest.approx(37.5)
+    assert baseline.loc["avg", "std"] == pytest.approx(pd.Series([30.0, 45.0]).std())
+    # only fully tested, current, ok models, best first
+    assert list(ranking.model_id) == ["org/good", "bad"]
+    good = ranking.iloc[0]
+    assert good.avg == pytest.approx(55.0) and good.gain_avg == pytest.approx(17.5)
+    assert good.probe_score == pytest.approx(80.0)
+    assert tables["gains"].loc["org/good", "t_reg"] == pytest.approx(40 - 20)
+    # written tables are keyed by task name
+    written = pd.read_csv(out / "ranking.csv")
+    assert list(written.columns[-2:]) == TASKS and written.loc[0, "t_acc"] == pytest.approx(70.0)
+
+
+def test_cell_in_the_wrong_place_is_refused(arch_dir, tmp_path):
+    src = arch_dir / "cells" / "bad" / "t_acc" / "seed0.json"
+    dest = arch_dir / "cells" / "bad" / "t_reg" / "seed5.json"
+    dest.write_text(src.read_text())
+    with pytest.raises(ValueError, match="does not match its content"):
+        aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tmp_path / "o")
+
+
+def test_missing_baseline_is_an_error(arch_dir, tmp_path):
+    (arch_dir / "cells" / "base" / "t_reg" / "seed1.json").unlink()
+    with pytest.raises(ValueError, match="baseline base"):
+        aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tmp_path / "o")
+
+
+def test_selection_ranks_and_keeps_failures():
+    probes = [
+        {"model_id": "b", "model_revision": "1", "status": "ok", "score": 0.5},
+        {"model_id": "a", "model_revision": "1", "status": "ok", "score": 0.5},
+        {"model_id": "c", "model_revision": "1", "status": "ok", "score": 0.9},
+        {
+            "model_id": "x",
+            "model_revision": "1",
+            "status": "failed",
+            "score": None,
+            "reason": "boom",
+        },
+    ]
+    rows = select_top_k(probes, 2)
+    assert [(r["model_id"], r["selected"]) for r in rows] == [
+        ("c", "yes"),
+        ("a", "yes"),
+        ("b", "no"),
+        ("x", "no"),
+    ]
+    assert rows[-1]["reason"] == "boom" and rows[-1]["rank"] == ""
+
+
+def test_pages(arch_dir, tmp_path):
+    tables = tmp_path / "tables"
+    aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tables)
+    counts = {
+        "listed": 9,
+        "excluded": 2,
+        "probed": 2,
+        "probe_failed": 0,
+        "selected": 2,
+        "tested": 2,
+    }
+    (tables / "counts.json").write_text(json.dumps(counts))
+    meta = {
+        t: {
+            "spec": {"dataset": "d", "config": None, "eval_split": "test"},
+            "sizes": {"eval": 100, "train": 10},
+            "metric": "accuracy",
+        }
+        for t in TASKS
+    }
+    settings = {
+        "targets": TASKS,
+        "seeds": [0],
+        "baseline_seeds": [0, 1],
+        "top_k": 2,
+        "task_meta": meta,
+        "finetune": {"learning_rate": 5e-5},
+        "probe": {"task": "p", "pooling": "mean"},
+        "dev_holdout": {},
+    }
+    site = tmp_path / "site"
+    render_site(
+        site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}}, settings
+    )
+    index = (site / "index.md").read_text()
+    assert "Tested so far: 2 (ranked by the probe: 2)" in index
+    row = next(line for line in index.splitlines() if line.startswith("| [base]"))
+    assert "[org/good](model_gain_chart/demo/org~2fgood.md)" in row
+    assert "| 55.00 | 37.50 |" in row
+    ranking_page = (site / "demo_table.md").read_text()
+    assert (
+        ranking_page.index("base (baseline)")
+        < ranking_page.index("org/good")
+        < ranking_page.index("bad")
+    )
+    assert (site / "model_gain_chart/demo/org~2fgood.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| learning_rate | 5e-05 |" in (site / "faq.md").read_text()

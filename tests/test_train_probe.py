@@ -1,0 +1,122 @@
+"""The training loop and the probe on a real tiny BERT (CPU)."""
+
+import torch
+
+from model_recycling.devices import autocast_dtype, choose_device, grad_scaler, loader_settings
+from model_recycling.jobs import finetune_cell, probe_candidate
+from model_recycling.modeling import load_classifier, load_tokenizer
+from model_recycling.tasks import load_prepared
+from model_recycling.train import Hyperparameters, finetune, seed_everything
+
+HP = Hyperparameters(
+    epochs=8, learning_rate=1e-2, batch_size=16, eval_every_steps=12, patience=50, max_length=48
+)
+
+
+def train_once(zoo, task="demo_topic", seed=0, hp=HP):
+    seed_everything(seed)
+    tokenizer = load_tokenizer(zoo / "base")
+    data = load_prepared(zoo / "prepared" / task)
+    model = load_classifier(zoo / "base", data.num_labels, data.is_regression, torch.device("cpu"))
+    return finetune(model, tokenizer, data, hp, seed, torch.device("cpu"))
+
+
+def test_same_seed_same_numbers(tiny_zoo):
+    a, b = train_once(tiny_zoo), train_once(tiny_zoo)
+    assert a["score"] == b["score"] and a["dev_score"] == b["dev_score"]
+    assert a["history"] == b["history"]
+
+
+def test_learns_beyond_chance_and_counts_are_consistent(tiny_zoo):
+    result = train_once(tiny_zoo)
+    assert result["n_eval"] == 80 and result["score"] == result["n_correct"] / 80
+    assert result["score"] > 0.5  # 5 classes: chance is 0.2
+    assert result["steps"] == 8 * 12  # 8 epochs of ceil(180 / 16) batches
+
+
+def test_early_stopping_stops(tiny_zoo):
+    hp = Hyperparameters(
+        epochs=50,
+        learning_rate=2e-3,
+        batch_size=16,
+        eval_every_steps=2,
+        patience=2,
+        min_delta=0.5,
+        max_length=48,
+    )
+    result = train_once(tiny_zoo, hp=hp)
+    assert result["stopped_early"] and result["steps"] < 50 * 12
+
+
+def test_regression_scored_by_spearman(tiny_zoo):
+    result = train_once(tiny_zoo, task="demo_similarity")
+    assert result["metric"] == "spearman" and result["n_correct"] is None
+    assert -1 <= result["score"] <= 1
+
+
+def test_cell_and_probe_records_say_what_made_them(tiny_zoo, tmp_path):
+    settings = {**HP.as_dict(), "device": "cpu"}
+    cell = finetune_cell(
+        "arch",
+        "base",
+        "baseline",
+        tiny_zoo / "base",
+        "auto",
+        tiny_zoo / "prepared/demo_topic",
+        settings,
+        3,
+        tmp_path / "c.json",
+    )
+    assert cell["model_revision"].startswith("content-")
+    assert cell["seed"] == 3 and cell["hyperparameters"]["learning_rate"] == 1e-2
+    assert cell["task_fingerprint"] and cell["packages"]["torch"] and cell["code_version"]
+    assert cell["device"] == "cpu" and cell["dtype"] == "float32"
+    probe_settings = {
+        "max_length": 48,
+        "batch_size": 64,
+        "pooling": "mean",
+        "l2": 1e-3,
+        "max_iter": 50,
+    }
+    record = probe_candidate(
+        "base",
+        tiny_zoo / "base",
+        "r1",
+        tiny_zoo / "prepared/demo_nli",
+        probe_settings,
+        tmp_path / "p.json",
+    )
+    assert record["status"] == "ok" and record["n_eval"] == 80
+    assert record["score"] == record["n_correct"] / 80
+
+
+def test_broken_candidate_is_recorded_not_raised(tiny_zoo, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    settings = {"max_length": 48, "batch_size": 64, "pooling": "mean", "l2": 1e-3, "max_iter": 50}
+    record = probe_candidate(
+        "broken", broken, "r", tiny_zoo / "prepared/demo_nli", settings, tmp_path / "p.json"
+    )
+    assert record["status"] == "failed" and record["reason"]
+    cell = finetune_cell(
+        "a",
+        "broken",
+        "candidate",
+        broken,
+        "r",
+        tiny_zoo / "prepared/demo_topic",
+        {**HP.as_dict()},
+        0,
+        tmp_path / "c.json",
+    )
+    assert cell["status"] == "failed" and "broken" in cell["reason"]
+
+
+def test_cpu_device_path():
+    device = choose_device("auto")
+    if not torch.cuda.is_available():
+        assert device.type == "cpu"
+        assert autocast_dtype(device) is None
+        assert not grad_scaler(device).is_enabled()
+        assert loader_settings(device, 4) == {"pin_memory": False, "num_workers": 0}
