@@ -7,6 +7,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# The image built from Dockerfile (same lock as `make run`), used with --sdm apptainer.
+containerized: "docker://ghcr.io/model-recycling/model-recycling:0.1.0"
+
+
 # config.yaml is the default; a --configfile replaces it instead of being merged into it.
 if not workflow.config_settings.configfiles:
 

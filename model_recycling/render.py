@@ -5,6 +5,7 @@ baseline page, per model a gain page with a chart, and an FAQ generated from the
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -27,10 +28,10 @@ def md_table(header: list, rows: list, align: list) -> str:
 
 
 def front_matter(title: str, nav_order: int, parent: str | None = None, extra: str = "") -> str:
-    parent_line = f"parent: {parent}\n" if parent else ""
-    return (
-        f"---\nlayout: default\ntitle: {title}\n{parent_line}nav_order: {nav_order}\n{extra}---\n"
-    )
+    """Titles are JSON-quoted (valid YAML): model ids may contain ':' or '#'."""
+    parent_line = f"parent: {json.dumps(parent)}\n" if parent else ""
+    head = f"---\nlayout: default\ntitle: {json.dumps(title)}\n{parent_line}"
+    return head + f"nav_order: {nav_order}\n{extra}---\n"
 
 
 def gain_page_path(arch: str, model_id: str) -> str:

@@ -7,9 +7,10 @@ from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
 
-# The workflow's package (installed in the job environment, see README) also imports from a
-# plain checkout when the workflow is parsed.
+# The workflow's package imports from this checkout, here and in every job, whatever the job's
+# environment (venv, conda, container, SLURM node).
 sys.path.insert(0, workflow.basedir)
+shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
 from model_recycling.naming import SAFE_NAME_PATTERN, safe_name
 from model_recycling.selection import read_selection
@@ -39,7 +40,7 @@ DECOYS = (
 )
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
 # Local GPU jobs claim a free device (Snakemake's gpu resource only counts them).
-GPU_SLOT = ""
+GPU_SLOT = "python -m model_recycling.gpu_slots --"
 
 
 wildcard_constraints:

@@ -91,7 +91,7 @@ def test_pages_match_tables_match_cells(run):
     assert cols[2] == f"{best.avg:.2f}"
     assert cols[3] == f"{baseline.loc['avg', 'mean']:.2f}"
     assert f"Tested so far: {len(ranking)}" in index
-    assert index.startswith("---\nlayout: default\ntitle: Home\n")
+    assert index.startswith('---\nlayout: default\ntitle: "Home"\n')
 
     site = workdir / "results/site"
     for page in (

@@ -12,7 +12,17 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "resources", "envs"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "config.yaml",
+    "rules",
+    "scripts",
+    "schemas",
+    "resources",
+    "envs",
+    "profiles",
+    "model_recycling",
+]
 MICRO_CONFIG = REPO / "tests" / "configs" / "micro.yaml"
 
 
