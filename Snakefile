@@ -31,4 +31,5 @@ rule all:
         "results/site",
         # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
         # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
-        lambda w: all_results(),
+        lambda w: all_baseline_cells(),
+        lambda w: all_candidate_results(),

@@ -173,17 +173,28 @@ def write_tasks(out_dir, tasks: dict, seed: int) -> None:
 
 
 # ---------------------------------------------------------------- the base model
-def build_tokenizer(lexicon: dict, max_length: int):
+def build_tokenizer(lexicon: dict, max_length: int, model_type: str = "bert"):
+    """Word-level tokenizer over the lexicon; digits and '.' are tokens too, so that label strings
+    ("0", "3.4") can be written by a text-to-text model. BERT style adds [CLS] and token types;
+    T5 style ends each segment with [SEP] as its end-of-sequence token."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {token: i for i, token in enumerate(vocabulary(lexicon))}
+    words = vocabulary(lexicon) + [str(d) for d in range(10)] + ["."]
+    vocab = {token: i for i, token in enumerate(words)}
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Digits(individual_digits=True),
+         pre_tokenizers.Punctuation()]
+    )  # fmt: skip
+    special = [("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+    if model_type == "t5":
+        single, pair, names = "$A [SEP]", "$A [SEP] $B [SEP]", ["input_ids", "attention_mask"]
+    else:
+        single, pair = "[CLS] $A [SEP]", "[CLS] $A [SEP] $B:1 [SEP]:1"
+        names = ["input_ids", "token_type_ids", "attention_mask"]
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+        single=single, pair=pair, special_tokens=special
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
@@ -191,26 +202,43 @@ def build_tokenizer(lexicon: dict, max_length: int):
         unk_token="[UNK]",
         cls_token="[CLS]",
         sep_token="[SEP]",
+        eos_token="[SEP]",
         mask_token="[MASK]",
         model_max_length=max_length,
+        model_input_names=names,
     )
 
 
+def _new_model(model_cfg: dict, tokenizer):
+    """A fresh tiny BERT (masked LM) or T5 (denoising) from the zoo's base settings."""
+    from transformers import BertConfig, BertForMaskedLM, T5Config, T5ForConditionalGeneration
+
+    settings = {k: v for k, v in model_cfg.items() if k != "model_type"}
+    if model_cfg["model_type"] == "t5":
+        ids = {"pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
+               "decoder_start_token_id": tokenizer.pad_token_id}  # fmt: skip
+        return T5ForConditionalGeneration(T5Config(vocab_size=len(tokenizer), **ids, **settings))
+    return BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), **settings))
+
+
 def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: int, device):
-    """A tiny BERT with masked language modelling on synthetic documents (15% masking)."""
+    """Masked language modelling on synthetic documents (15% of words masked). BERT predicts
+    the masked words; T5 rewrites the whole document (a simple denoising objective)."""
     import torch
-    from transformers import BertConfig, BertForMaskedLM
 
     from model_recycling.modeling import collate, encode
     from model_recycling.train import seed_everything
 
     seed_everything(seed)
-    tokenizer = build_tokenizer(lexicon, model_cfg["max_position_embeddings"])
-    config = BertConfig(vocab_size=len(tokenizer), **model_cfg)
-    model = BertForMaskedLM(config).to(device)
+    model_type = model_cfg["model_type"]
+    tokenizer = build_tokenizer(lexicon, model_cfg.get("max_position_embeddings", 64), model_type)
+    model = _new_model(model_cfg, tokenizer).to(device)
     rng = random.Random(seed)
     docs = [{"texts": [" ".join(_doc(rng, lexicon)[0])]} for _ in range(steps * batch_size // 4)]
-    features = encode(tokenizer, docs, model_cfg["max_position_embeddings"])
+    features = [
+        {k: f[k] for k in tokenizer.model_input_names}
+        for f in encode(tokenizer, docs, tokenizer.model_max_length)
+    ]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
     special = torch.tensor(tokenizer.all_special_ids)
@@ -218,11 +246,15 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
     for _step in range(steps):
         idx = torch.randint(len(features), (batch_size,), generator=generator)
         batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
-        labels = batch["input_ids"].clone()
-        maskable = ~torch.isin(labels, special)
-        masked = (torch.rand(labels.shape, generator=generator) < 0.15) & maskable
-        labels[~masked] = -100
+        original = batch["input_ids"].clone()
+        masked = (torch.rand(original.shape, generator=generator) < 0.15) & ~torch.isin(
+            original, special
+        )
         batch["input_ids"][masked] = tokenizer.mask_token_id
+        if model_type == "t5":
+            labels = original.masked_fill(original == tokenizer.pad_token_id, -100)
+        else:
+            labels = original.masked_fill(~masked, -100)
         loss = model(**{k: v.to(device) for k, v in batch.items()}, labels=labels.to(device)).loss
         optimizer.zero_grad()
         loss.backward()
@@ -232,7 +264,7 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
 
 # ---------------------------------------------------------------- zoo building steps
 def build_base(out_dir, lexicon_path, model_cfg: dict, pretrain_steps: int, seed: int) -> dict:
-    """Tokenizer + MLM-pretrained tiny BERT, saved as a normal Hugging Face model folder."""
+    """Tokenizer + briefly pretrained tiny BERT or T5, saved as a normal Hugging Face folder."""
     from model_recycling.devices import choose_device
     from model_recycling.io import read_json
 
@@ -257,7 +289,7 @@ def build_intermediate(base_dir, task_dir, settings: dict, seed: int, out_dir) -
     """The base really finetuned on one source task, saved with its classification head like a
     finetuned model on the Hub."""
     from model_recycling.devices import choose_device
-    from model_recycling.modeling import load_classifier, load_tokenizer
+    from model_recycling.modeling import load_for_task, load_tokenizer
     from model_recycling.tasks import load_prepared
     from model_recycling.train import Hyperparameters, finetune, seed_everything
 
@@ -265,7 +297,7 @@ def build_intermediate(base_dir, task_dir, settings: dict, seed: int, out_dir) -
     task = load_prepared(task_dir)
     seed_everything(seed)
     tokenizer = load_tokenizer(base_dir)
-    model = load_classifier(base_dir, task.num_labels, task.is_regression, device)
+    model = load_for_task(base_dir, task, device)
     result = finetune(model, tokenizer, task, Hyperparameters.from_config(settings), seed, device)
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir, safe_serialization=True)

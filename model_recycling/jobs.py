@@ -10,7 +10,7 @@ import torch
 
 from model_recycling.devices import choose_device, describe_device
 from model_recycling.io import atomic_write_json
-from model_recycling.modeling import load_classifier, load_encoder, load_tokenizer
+from model_recycling.modeling import load_encoder, load_for_task, load_tokenizer
 from model_recycling.probe import run_probe
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.sources.local import content_revision
@@ -81,8 +81,9 @@ def finetune_cell(
     try:
         seed_everything(seed)
         tokenizer = load_tokenizer(model_dir)
-        model = load_classifier(model_dir, task.num_labels, task.is_regression, device)
-        record.update(status="ok", reason="", **finetune(model, tokenizer, task, hp, seed, device))
+        model = load_for_task(model_dir, task, device)
+        result = finetune(model, tokenizer, task, hp, seed, device, threads)
+        record.update(status="ok", reason="", **result)
     except Exception as err:
         if role == "baseline":
             raise

@@ -141,6 +141,25 @@ def load_classifier(model_dir, num_labels: int, regression: bool, device: torch.
     return model.to(device)
 
 
+def load_seq2seq(model_dir, device: torch.device):
+    """An encoder-decoder trained text-to-text: its language-model head is part of the model."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    try:
+        model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, **_weights_kwargs(model_dir))
+    except Exception as err:  # noqa: BLE001
+        raise ModelLoadError(f"{model_dir}: weights failed to load: {err}") from err
+    return model.to(device)
+
+
+def load_for_task(model_dir, task, device: torch.device):
+    """The model to finetune on `task`: text-to-text for encoder-decoders, else a fresh head."""
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    if config.get("is_encoder_decoder"):
+        return load_seq2seq(model_dir, device)
+    return load_classifier(model_dir, task.num_labels, task.is_regression, device)
+
+
 def encode(tokenizer, examples: list, max_length: int) -> list:
     """Tokenize once, unpadded. The first field is segment A; further fields are joined with the
     tokenizer's separator into segment B."""

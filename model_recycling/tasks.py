@@ -1,10 +1,17 @@
 """Tasks as data: a registry of declarative entries, and the one path that turns any entry into
 (texts, label) examples with train / dev / eval splits.
 
-A registry is a YAML file mapping task name -> entry. Keys of an entry (see
-schemas/task_registry.schema.yaml): dataset, config, revision, data_files, train_split, eval_split,
-inputs, label, task_type, labels, label_names, label_transform, drop_labels, metric,
-eval_max_examples, train_max_examples, dev_split.
+A registry is a YAML file mapping task name -> entry. Keys of an entry (the fields of TaskSpec):
+dataset, config, revision, data_files, train_split, eval_split, inputs, label, task_type, labels,
+label_names, label_transform, drop_labels, metric, eval_max_examples, train_max_examples,
+dev_split, eval_from_train.
+
+eval_from_train (for datasets that ship a single labelled split): the eval set is carved out of
+the train split instead of read from a split of its own. An int takes that many examples, a float
+in (0, 1) that fraction (rounded up); they are a seeded sample (sample_seed) and are removed from
+train before the dev set is held out. The entry must then say eval_split equal to train_split,
+so that every reader of the entry sees where the eval examples come from; an entry whose eval_split
+equals its train_split without eval_from_train is refused (it would evaluate on training data).
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ class TaskDataError(ValueError):
 
 
 def _bin_5(value):
-    """SST phrase sentiment in [0, 1] -> 5 classes, as in the reference's sst_5bins."""
-    return min(int(float(value) * 5), 4)
+    """SST phrase sentiment in [0, 1] -> 5 classes with SST's cut-offs [0, 0.2], (0.2, 0.4],
+    (0.4, 0.6], (0.6, 0.8], (0.8, 1.0]: a value on a boundary goes to the lower class."""
+    return min(max(math.ceil(round(float(value) * 5, 9)) - 1, 0), 4)
 
 
 # Derived labels computed from a raw label value (named in the registry, never code per task).
@@ -55,6 +63,7 @@ class TaskSpec:
     drop_labels: list = field(default_factory=list)
     eval_max_examples: int | None = None
     train_max_examples: int | None = None
+    eval_from_train: int | float | None = None
 
     @property
     def is_regression(self) -> bool:
@@ -96,8 +105,28 @@ def load_registry(paths) -> dict:
                 raise ValueError(
                     f"task '{name}' in {path}: unknown label_transform '{spec.label_transform}'"
                 )
+            _check_eval_source(spec, path)
             registry[name] = spec
     return registry
+
+
+def _check_eval_source(spec: TaskSpec, path) -> None:
+    """eval_from_train is set exactly when eval_split names the train split (see module doc)."""
+    size = spec.eval_from_train
+    carved = size is not None
+    if carved and (
+        isinstance(size, bool)
+        or not ((isinstance(size, int) and size >= 1) or (isinstance(size, float) and 0 < size < 1))
+    ):
+        raise ValueError(
+            f"task '{spec.name}' in {path}: eval_from_train must be a count >= 1 or a fraction "
+            f"in (0, 1), not {size!r}"
+        )
+    if carved != (_as_list(spec.eval_split) == _as_list(spec.train_split)):
+        raise ValueError(
+            f"task '{spec.name}' in {path}: eval_from_train (a disjoint eval set carved out of the "
+            "train split) must be set exactly when eval_split equals train_split"
+        )
 
 
 def _as_list(split) -> list:
@@ -166,6 +195,17 @@ def seeded_sample(examples: list, max_examples: int | None, seed: int) -> list:
     return [examples[i] for i in keep]
 
 
+def split_off_sample(examples: list, size: int | float, seed: int):
+    """(rest, sample): a seeded sample of `size` examples (a count, or a fraction of them rounded
+    up) and the examples not in it, both in their original order."""
+    n = math.ceil(len(examples) * size) if isinstance(size, float) else size
+    if not 0 < n < len(examples):
+        raise ValueError(f"cannot take {n} of {len(examples)} examples and keep some")
+    chosen = set(random.Random(seed).sample(range(len(examples)), n))
+    rest = [x for i, x in enumerate(examples) if i not in chosen]
+    return rest, [x for i, x in enumerate(examples) if i in chosen]
+
+
 def load_task_dataset(spec: TaskSpec):
     """The raw DatasetDict, through datasets.load_dataset (Hub dataset or local data files)."""
     from datasets import load_dataset
@@ -178,7 +218,13 @@ def load_task_dataset(spec: TaskSpec):
 def build_splits(spec: TaskSpec, dataset_dict, dev_holdout: dict, sample_seed: int = 0) -> dict:
     """Raw splits -> {"train", "dev", "eval"} example lists, following the registry entry."""
     train = to_examples(spec, _load_split(spec, spec.train_split, dataset_dict))
-    evaluation = to_examples(spec, _load_split(spec, spec.eval_split, dataset_dict))
+    if spec.eval_from_train:
+        try:
+            train, evaluation = split_off_sample(train, spec.eval_from_train, sample_seed)
+        except ValueError as err:
+            raise TaskDataError(f"task '{spec.name}': eval_from_train: {err}") from None
+    else:
+        evaluation = to_examples(spec, _load_split(spec, spec.eval_split, dataset_dict))
     if spec.dev_split:
         dev = to_examples(spec, _load_split(spec, spec.dev_split, dataset_dict))
     else:

@@ -1,9 +1,17 @@
 """The one training loop (demo zoo, baseline and candidates alike): AdamW, linear schedule,
-evaluation on a dev split every few steps, early stopping, best dev checkpoint scored on eval."""
+evaluation on a dev split every few steps, early stopping, best dev checkpoint scored on eval.
+
+Two ways to read a label off a model, chosen by its architecture:
+- ClassifierOutput: encoder + freshly initialised classification (or regression) head;
+- TextToTextOutput: encoder-decoder (T5) trained to write the label id as text, scored by
+  restricted choice: the most likely of the allowed label strings, so a prediction is never an
+  unparseable generation.
+"""
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import random
 import time
@@ -12,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from model_recycling.devices import autocast, grad_scaler
+from model_recycling.devices import autocast, grad_scaler, loader_settings
 from model_recycling.metrics import METRICS
 from model_recycling.modeling import collate, encode
 
@@ -30,6 +38,9 @@ class Hyperparameters:
     max_length: int = 250
     max_grad_norm: float = 1.0
     eval_batch_size: int = 256
+    # Gradient accumulation: batches of batch_size are run in pieces of at most this many
+    # examples (same result, less GPU memory). None: the whole batch at once.
+    micro_batch_size: int | None = None
 
     @classmethod
     def from_config(cls, section: dict) -> Hyperparameters:
@@ -47,25 +58,135 @@ def seed_everything(seed: int) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
-def predict(model, features: list, pad_id: int, batch_size: int, device) -> np.ndarray:
-    """Logits (classification) or values (regression), in input order, length-sorted batches."""
+class ClassifierOutput:
+    """Logits of a classification head; one value for regression."""
+
+    def __init__(self, task, tokenizer):
+        self.regression = task.is_regression
+
+    def loss(self, model, batch, labels):
+        dtype = torch.float32 if self.regression else torch.long
+        return model(
+            **batch, labels=torch.as_tensor(labels, dtype=dtype, device=_device(model))
+        ).loss
+
+    def predict(self, model, batch) -> np.ndarray:
+        logits = model(**batch).logits.float()
+        return (logits[:, 0] if self.regression else logits.argmax(1)).cpu().numpy()
+
+
+class TextToTextOutput:
+    """Targets are label strings: the label id as text ("0", "1", ...) or, for regression, the
+    value rounded to `regression_step` (as T5 did for STS-B)."""
+
+    regression_step = 0.2
+
+    def __init__(self, task, tokenizer):
+        self.regression = task.is_regression
+        if self.regression:
+            values = {self._round(ex["label"]) for ex in task.train}
+            self.choices = sorted(values)
+            self.strings = [f"{v:g}" for v in self.choices]
+        else:
+            self.choices = list(range(task.num_labels))
+            self.strings = [str(i) for i in self.choices]
+        ids = tokenizer(self.strings)["input_ids"]
+        width = max(len(i) for i in ids)
+        self.targets = torch.tensor([i + [-100] * (width - len(i)) for i in ids])
+
+    def _round(self, value: float) -> float:
+        return round(round(value / self.regression_step) * self.regression_step, 6)
+
+    def choice_of(self, label) -> int:
+        if self.regression:
+            return int(np.argmin([abs(c - label) for c in self.choices]))
+        return int(label)
+
+    def loss(self, model, batch, labels):
+        targets = self.targets[[self.choice_of(label) for label in labels]]
+        return model(**batch, labels=targets.to(_device(model))).loss
+
+    def predict(self, model, batch) -> np.ndarray:
+        """Log-likelihood of every allowed string; the best one wins."""
+        encoder_outputs = model.get_encoder()(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        )
+        n = batch["input_ids"].shape[0]
+        scores = []
+        for target in self.targets.to(_device(model)):
+            labels = target.unsqueeze(0).expand(n, -1).contiguous()
+            logits = model(
+                encoder_outputs=encoder_outputs,
+                attention_mask=batch["attention_mask"],
+                labels=labels,
+            ).logits.float()
+            mask = labels != -100
+            token_logp = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1))
+            scores.append((token_logp.squeeze(-1) * mask).sum(-1))
+        best = torch.stack(scores, dim=1).argmax(1).cpu().numpy()
+        return np.array([self.choices[i] for i in best], dtype=float if self.regression else int)
+
+
+def output_for(model, task, tokenizer):
+    if getattr(model.config, "is_encoder_decoder", False):
+        return TextToTextOutput(task, tokenizer)
+    return ClassifierOutput(task, tokenizer)
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Pads a list of encoded examples into batches; a DataLoader adds workers and pinned
+    memory on GPUs (devices.loader_settings)."""
+
+    def __init__(self, features, labels, pad_id, accepted):
+        self.features, self.labels, self.pad_id, self.accepted = features, labels, pad_id, accepted
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, i):
+        return i
+
+    def collate(self, indices):
+        batch = collate([self.features[i] for i in indices], self.pad_id)
+        return {k: v for k, v in batch.items() if k in self.accepted}, [
+            self.labels[i] for i in indices
+        ]
+
+
+def _loader(batches: _Batches, batch_sampler, device, threads):
+    return torch.utils.data.DataLoader(
+        batches,
+        batch_sampler=batch_sampler,
+        collate_fn=batches.collate,
+        **loader_settings(device, threads),
+    )
+
+
+def evaluate(model, output, features, labels, metric, pad_id, batch_size, device, threads=1):
+    """Metric of the model's predictions, length-sorted batches (less padding)."""
+    accepted = inspect.signature(model.forward).parameters
     order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-    outputs = [None] * len(features)
+    sampler = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    predictions = np.empty(len(features), dtype=float if output.regression else int)
     model.eval()
+    loader = _loader(_Batches(features, labels, pad_id, accepted), sampler, device, threads)
     with torch.no_grad(), autocast(device):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            batch = collate([features[i] for i in idx], pad_id)
-            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu()
-            for i, row in zip(idx, logits, strict=True):
-                outputs[i] = row.numpy()
-    return np.stack(outputs)
-
-
-def score(model, features, labels, metric: str, regression: bool, pad_id, batch_size, device):
-    raw = predict(model, features, pad_id, batch_size, device)
-    predictions = raw[:, 0] if regression else raw.argmax(axis=1)
+        for indices, (batch, _) in zip(sampler, loader, strict=True):
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            predictions[indices] = output.predict(model, batch)
     return METRICS[metric](predictions, labels)
+
+
+def _pieces(batch: dict, labels: list, size: int | None):
+    if not size or size >= len(labels):
+        yield batch, labels
+        return
+    for start in range(0, len(labels), size):
+        yield {k: v[start : start + size] for k, v in batch.items()}, labels[start : start + size]
 
 
 def _optimizer(model, hp: Hyperparameters):
@@ -88,17 +209,18 @@ def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device) -> dict:
+def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, threads=1) -> dict:
     """Train `model` on task.train, early-stop on task.dev, score the best state on task.eval.
     Leaves the best state loaded in `model`."""
     seed_everything(seed)
     started = time.perf_counter()
-    pad_id = tokenizer.pad_token_id
-    regression, metric = task.is_regression, task.meta["metric"]
-    label_dtype = torch.float32 if regression else torch.long
+    pad_id, metric = tokenizer.pad_token_id, task.meta["metric"]
+    output = output_for(model, task, tokenizer)
+    accepted = inspect.signature(model.forward).parameters
     train = encode(tokenizer, task.train, hp.max_length)
     dev = encode(tokenizer, task.dev, hp.max_length)
-    train_labels = [ex["label"] for ex in task.train]
+    dev_labels = [ex["label"] for ex in task.dev]
+    batches = _Batches(train, [ex["label"] for ex in task.train], pad_id, accepted)
 
     steps_per_epoch = math.ceil(len(train) / hp.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * hp.epochs))
@@ -107,23 +229,22 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device) -> 
     scaler = grad_scaler(device)
     generator = torch.Generator().manual_seed(seed)
 
-    def dev_score():
-        labels = [ex["label"] for ex in task.dev]
-        return score(model, dev, labels, metric, regression, pad_id, hp.eval_batch_size, device)
-
     best_dev, best_state, best_step, evals_without_gain, step = -math.inf, None, 0, 0, 0
     history = []
     model.to(device)
     while step < total_steps and evals_without_gain < hp.patience:
-        for batch_idx in torch.randperm(len(train), generator=generator).split(hp.batch_size):
+        order = torch.randperm(len(train), generator=generator).split(hp.batch_size)
+        for batch, labels in _loader(batches, [b.tolist() for b in order], device, threads):
             model.train()
-            batch = collate([train[i] for i in batch_idx], pad_id)
-            labels = torch.tensor([train_labels[i] for i in batch_idx], dtype=label_dtype)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            with autocast(device):
-                loss = model(**batch, labels=labels.to(device)).loss
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            loss = 0.0
+            for piece, piece_labels in _pieces(batch, labels, hp.micro_batch_size):
+                piece = {k: v.to(device, non_blocking=True) for k, v in piece.items()}
+                with autocast(device):
+                    piece_loss = output.loss(model, piece, piece_labels)
+                share = len(piece_labels) / len(labels)  # mean over the whole batch
+                scaler.scale(piece_loss * share).backward()
+                loss += piece_loss.item() * share
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
             scaler.step(optimizer)
@@ -131,8 +252,10 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device) -> 
             schedule.step()
             step += 1
             if step % hp.eval_every_steps == 0 or step == total_steps:
-                current = dev_score()["score"]
-                history.append({"step": step, "loss": loss.item(), "dev_score": current})
+                current = evaluate(
+                    model, output, dev, dev_labels, metric, pad_id, hp.eval_batch_size, device
+                )["score"]
+                history.append({"step": step, "loss": loss, "dev_score": current})
                 if current > best_dev + hp.min_delta or best_state is None:
                     best_dev, best_step, evals_without_gain = current, step, 0
                     best_state = copy.deepcopy(model.state_dict())
@@ -144,8 +267,8 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device) -> 
     model.load_state_dict(best_state)
     evaluation = encode(tokenizer, task.eval, hp.max_length)
     eval_labels = [ex["label"] for ex in task.eval]
-    result = score(
-        model, evaluation, eval_labels, metric, regression, pad_id, hp.eval_batch_size, device
+    result = evaluate(
+        model, output, evaluation, eval_labels, metric, pad_id, hp.eval_batch_size, device, threads
     )
     return {
         **result,

@@ -1,8 +1,10 @@
 # Candidates: list (checkpoint) -> probe each (one job per model) -> select top-k (checkpoint).
 
 
+# Listing and downloads need the network: they run on the submitting host, not compute nodes.
 localrules:
     list_candidates,
+    download_model,
 
 
 checkpoint list_candidates:
@@ -67,3 +69,17 @@ checkpoint select:
     shell:
         "python scripts/select_top_k.py --probes {input.probes} --top-k {params.top_k} "
         "--out {output.selection} > {log} 2>&1"
+
+
+rule download_model:
+    output:
+        directory("results/models/{model}/{revision}"),
+    log:
+        "results/logs/download_model/{model}/{revision}.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        model_id=lambda w: model_id_from_safe_name(w.model),
+    shell:
+        "python scripts/download_model.py --model-id {params.model_id:q} "
+        "--revision {wildcards.revision} --out {output} > {log} 2>&1"

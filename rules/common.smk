@@ -12,7 +12,7 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
-from model_recycling.naming import SAFE_NAME_PATTERN, safe_name
+from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.selection import read_selection
 from model_recycling.sources import read_candidates
 from model_recycling.tasks import load_registry
@@ -32,10 +32,9 @@ for _key, _names in (
 ARCH = "results/architectures/{arch}"
 ZOO = config.get("demo_zoo", {})
 ZOO_DIR = "results/demo_zoo"
-ZOO_BASE = f"{ZOO_DIR}/models/tiny-bert-base"
 DECOYS = (
     ["decoy-wider", "decoy-no-weights", "decoy-no-tokenizer"]
-    if ZOO.get("decoys")
+    if ZOO.get("decoys_of")
     else []
 )
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
@@ -48,6 +47,7 @@ wildcard_constraints:
     model=SAFE_NAME_PATTERN,
     task=r"[A-Za-z0-9_.\-]+",
     seed=r"\d+",
+    revision=r"[A-Za-z0-9._\-]+",
 
 
 def as_json(obj):
@@ -102,17 +102,31 @@ def is_base(arch, model):
     return model == safe_name(base_id(arch))
 
 
-def model_dir(arch, model):
-    """The folder holding a model's weights: the base's path or a local candidate's folder."""
-    if is_base(arch, model):
-        return arch_config(arch)["base_model"]["path"]
-    return candidate(arch, model).path
+def base_row(arch):
+    """The base model's row in candidates.tsv (the Hub listing pins its revision there)."""
+    path = checkpoints.list_candidates.get(arch=arch).output.candidates
+    for row in read_candidates(path):
+        if row.model_id == base_id(arch):
+            return row
+    raise ValueError(f"{arch}: base model {base_id(arch)} has no row in {path}")
 
 
 def model_revision(arch, model):
     if is_base(arch, model):
-        return arch_config(arch)["base_model"].get("revision", "auto")
+        base = arch_config(arch)["base_model"]
+        if base.get("path"):
+            return base.get("revision", "auto")  # auto: the folder's content hash
+        return base.get("revision") or base_row(arch).revision
     return candidate(arch, model).revision
+
+
+def model_dir(arch, model):
+    """The folder holding a model's weights: a local folder, or the pinned Hub download."""
+    if is_base(arch, model) and arch_config(arch)["base_model"].get("path"):
+        return arch_config(arch)["base_model"]["path"]
+    if not is_base(arch, model) and candidate(arch, model).path:
+        return candidate(arch, model).path
+    return f"results/models/{model}/{model_revision(arch, model)}"
 
 
 def selected_models(arch):
@@ -130,42 +144,50 @@ def probe_files(arch):
     )
 
 
-def all_results():
-    return [
-        f
-        for arch in config["architectures"]
-        for f in probe_files(arch) + cell_files(arch)
-    ]
-
-
-def cell_files(arch):
-    base = safe_name(base_id(arch))
-    cells = expand(
+def baseline_cells(arch):
+    """Known before any probing: the baseline starts while candidates are still probed."""
+    return expand(
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
         arch=arch,
-        model=base,
+        model=safe_name(base_id(arch)),
         task=config["targets"],
         seed=config["baseline_seeds"],
     )
-    cells += expand(
+
+
+def candidate_cells(arch):
+    """Known once the top-k are selected (a checkpoint)."""
+    return expand(
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
         arch=arch,
         model=selected_models(arch),
         task=config["targets"],
         seed=config["seeds"],
     )
-    return cells
 
 
-def zoo_settings(*keys):
-    return as_json({key: ZOO[key] for key in keys})
+def all_baseline_cells():
+    return [f for arch in config["architectures"] for f in baseline_cells(arch)]
+
+
+def all_candidate_results():
+    return [
+        f
+        for arch in config["architectures"]
+        for f in probe_files(arch) + candidate_cells(arch)
+    ]
+
+
+def zoo_settings(*keys, **extra):
+    return as_json({**{key: ZOO[key] for key in keys}, **extra})
 
 
 def zoo_models():
     """Every model folder the demo zoo builds (inputs of listing a source inside the zoo)."""
     if not ZOO.get("enabled"):
         return []
-    return expand(f"{ZOO_DIR}/models/{{name}}", name=[*ZOO["intermediates"], *DECOYS])
+    names = [*ZOO["bases"], *ZOO["intermediates"], *DECOYS]
+    return expand(f"{ZOO_DIR}/models/{{name}}", name=names)
 
 
 def listing_inputs(arch):

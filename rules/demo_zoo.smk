@@ -26,21 +26,25 @@ if ZOO.get("enabled"):
         input:
             lexicon=rules.demo_tasks.output.lexicon,
         output:
-            directory(ZOO_BASE),
+            directory(f"{ZOO_DIR}/models/{{base}}"),
         log:
-            "results/logs/demo_base.log",
+            "results/logs/demo_base/{base}.log",
+        wildcard_constraints:
+            base="|".join(ZOO["bases"]),
         conda:
             "../envs/workflow.yaml"
         params:
-            settings=zoo_settings("base_model", "pretrain_steps", "seed"),
+            settings=lambda w: zoo_settings(
+                "pretrain_steps", "seed", base_model=ZOO["bases"][w.base]
+            ),
         shell:
             "python scripts/build_demo_zoo.py base --settings {params.settings:q} "
             "--lexicon {input.lexicon} --out {output} > {log} 2>&1"
 
     rule demo_intermediate:
         input:
-            base=ZOO_BASE,
-            task=lambda w: task_inputs(ZOO["intermediates"][w.name]),
+            base=lambda w: f"{ZOO_DIR}/models/{ZOO['intermediates'][w.name]['base']}",
+            task=lambda w: task_inputs(ZOO["intermediates"][w.name]["task"]),
         output:
             directory(f"{ZOO_DIR}/models/{{name}}"),
         log:
@@ -61,7 +65,7 @@ if ZOO.get("enabled") and DECOYS:
 
     rule demo_decoys:
         input:
-            base=ZOO_BASE,
+            base=f"{ZOO_DIR}/models/{ZOO['decoys_of']}",
         output:
             [directory(f"{ZOO_DIR}/models/{name}") for name in DECOYS],
         log:

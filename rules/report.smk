@@ -3,7 +3,8 @@
 
 rule aggregate:
     input:
-        cells=lambda w: cell_files(w.arch),
+        baseline=lambda w: baseline_cells(w.arch),
+        cells=lambda w: candidate_cells(w.arch),
         candidates=f"{ARCH}/candidates.tsv",
         selection=f"{ARCH}/selected.tsv",
         metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),

@@ -1,10 +1,11 @@
 """The training loop and the probe on a real tiny BERT (CPU)."""
 
+import pytest
 import torch
 
 from model_recycling.devices import autocast_dtype, choose_device, grad_scaler, loader_settings
 from model_recycling.jobs import finetune_cell, probe_candidate
-from model_recycling.modeling import load_classifier, load_tokenizer
+from model_recycling.modeling import load_classifier, load_for_task, load_tokenizer
 from model_recycling.tasks import load_prepared
 from model_recycling.train import Hyperparameters, finetune, seed_everything
 
@@ -120,3 +121,63 @@ def test_cpu_device_path():
         assert autocast_dtype(device) is None
         assert not grad_scaler(device).is_enabled()
         assert loader_settings(device, 4) == {"pin_memory": False, "num_workers": 0}
+
+
+def test_gradient_accumulation_matches_the_full_batch(tiny_zoo, tmp_path):
+    """Same updates whether a batch runs at once or in pieces (dropout off, so both runs draw
+    no random numbers inside the model)."""
+    import json
+    import shutil
+
+    shutil.copytree(tiny_zoo / "base", tmp_path / "base")
+    config = json.loads((tmp_path / "base/config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (tmp_path / "base/config.json").write_text(json.dumps(config))
+    (tmp_path / "prepared").symlink_to(tiny_zoo / "prepared")
+    full = train_once(tmp_path)
+    pieces = train_once(tmp_path, hp=Hyperparameters(**{**HP.as_dict(), "micro_batch_size": 5}))
+    assert pieces["steps"] == full["steps"]
+    for a, b in zip(full["history"], pieces["history"], strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-3)
+    assert pieces["score"] == pytest.approx(full["score"], abs=0.02)
+
+
+def test_text_to_text_restricted_choice(tiny_zoo, tmp_path):
+    """A tiny T5 learns the label strings; every prediction is one of the allowed labels."""
+    from model_recycling import demo_zoo
+    from model_recycling.modeling import load_encoder
+    from model_recycling.probe import run_probe
+    from model_recycling.train import TextToTextOutput, evaluate
+    from tests.conftest import TINY_T5
+
+    demo_zoo.build_base(tmp_path / "t5", tiny_zoo / "tasks/lexicon.json", TINY_T5, 30, seed=0)
+    tokenizer = load_tokenizer(tmp_path / "t5")
+    data = load_prepared(tiny_zoo / "prepared/demo_topic")
+    seed_everything(0)
+    model = load_for_task(tmp_path / "t5", data, torch.device("cpu"))
+    assert model.config.is_encoder_decoder
+    result = finetune(model, tokenizer, data, HP, 0, torch.device("cpu"))
+    assert result["score"] > 0.5 and result["n_eval"] == 80
+    output = TextToTextOutput(data, tokenizer)
+    assert output.strings == ["0", "1", "2", "3", "4"]
+    from model_recycling.modeling import encode
+
+    features = encode(tokenizer, data.eval, 48)
+    labels = [ex["label"] for ex in data.eval]
+    again = evaluate(
+        model, output, features, labels, "accuracy", tokenizer.pad_token_id, 32, torch.device("cpu")
+    )
+    assert again["score"] == result["score"]
+    # regression as text: values on a 0.2 grid, scored by Spearman
+    similarity = load_prepared(tiny_zoo / "prepared/demo_similarity")
+    grid = TextToTextOutput(similarity, tokenizer)
+    assert all(abs(c * 5 - round(c * 5)) < 1e-6 for c in grid.choices)
+    # the probe reads the encoder of an encoder-decoder and gives a real score
+    probe = run_probe(
+        load_encoder(tmp_path / "t5", torch.device("cpu")),
+        tokenizer,
+        load_prepared(tiny_zoo / "prepared/demo_nli"),
+        {"max_length": 48, "batch_size": 64, "pooling": "mean", "l2": 1e-3, "max_iter": 50},
+        torch.device("cpu"),
+    )
+    assert 0 < probe["score"] <= 1 and probe["n_eval"] == 80

@@ -20,6 +20,11 @@ from tests.workflow_helpers import (
 pytestmark = pytest.mark.slow
 
 ARCH = "results/architectures/demo-bert"
+T5 = "results/architectures/demo-t5"
+
+
+def top_ks(config) -> dict:
+    return {a: c.get("top_k", config["top_k"]) for a, c in config["architectures"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +95,8 @@ def test_pages_match_tables_match_cells(run):
     assert best.model_id in cols[1]
     assert cols[2] == f"{best.avg:.2f}"
     assert cols[3] == f"{baseline.loc['avg', 'mean']:.2f}"
-    assert f"Tested so far: {len(ranking)}" in index
+    t5_ranking = pd.read_csv(workdir / T5 / "tables/ranking.csv")
+    assert f"Tested so far: {len(ranking) + len(t5_ranking)}" in index
     assert index.startswith('---\nlayout: default\ntitle: "Home"\n')
 
     site = workdir / "results/site"
@@ -140,21 +146,31 @@ def _plan_after(run, tmp_path, change):
 def test_adding_a_task_plans_only_its_cells(run, tmp_path):
     config = run[1]
     plan = _plan_after(run, tmp_path, lambda c, w: c["targets"].append("demo_stance"))
-    cells = len(config["baseline_seeds"]) + config["top_k"] * len(config["seeds"])
-    assert plan == {"prepare_task": 1, "finetune": cells, "aggregate": 1, "render": 1, "all": 1}
+    aggregates = len(config["architectures"])
+    cells = sum(
+        len(config["baseline_seeds"]) + k * len(config["seeds"]) for k in top_ks(config).values()
+    )
+    assert plan == {
+        "prepare_task": 1,
+        "finetune": cells,
+        "aggregate": aggregates,
+        "render": 1,
+        "all": 1,
+    }
 
 
 def test_adding_a_seed_plans_only_its_cells(run, tmp_path):
     config = run[1]
     plan = _plan_after(run, tmp_path, lambda c, w: c["seeds"].append(7))
-    cells = config["top_k"] * len(config["targets"])
-    assert plan == {"finetune": cells, "aggregate": 1, "render": 1, "all": 1}
+    cells = sum(top_ks(config).values()) * len(config["targets"])
+    assert plan == {"finetune": cells, "aggregate": 2, "render": 1, "all": 1}
 
 
 def test_adding_a_baseline_seed_plans_only_its_cells(run, tmp_path):
     config = run[1]
     plan = _plan_after(run, tmp_path, lambda c, w: c["baseline_seeds"].append(9))
-    assert plan == {"finetune": len(config["targets"]), "aggregate": 1, "render": 1, "all": 1}
+    cells = len(config["architectures"]) * len(config["targets"])
+    assert plan == {"finetune": cells, "aggregate": 2, "render": 1, "all": 1}
 
 
 def test_adding_a_candidate_plans_its_probe(run, tmp_path):
@@ -241,3 +257,18 @@ def test_task_with_missing_column_fails_naming_it_and_keeps_results(run, tmp_pat
     assert "demo_stance" in log and "'sentense'" in log
     for path, mtime in before.items():
         assert path.exists() and path.stat().st_mtime_ns == mtime, path
+
+
+def test_t5_architecture_goes_through_probe_finetune_and_pages(run):
+    workdir, config, _ = run
+    candidates = pd.read_csv(workdir / T5 / "candidates.tsv", sep="\t", index_col="model_id")
+    assert candidates.loc["t5-topic-tuned", "status"] == "ok"
+    assert "model_type bert != base t5" in candidates.loc["topic-tuned", "reason"]
+    probe = json.loads((workdir / T5 / "probe/t5-topic-tuned.json").read_text())
+    assert probe["status"] == "ok" and 0 < probe["score"] <= 1  # the reference's T5 probes gave 0.0
+    cells = [json.loads(p.read_text()) for p in (workdir / T5 / "cells").rglob("*.json")]
+    assert len(cells) == len(config["targets"]) * (len(config["baseline_seeds"]) + 1)
+    assert all(c["status"] == "ok" and c["n_eval"] == c["n_eval_expected"] for c in cells)
+    site = workdir / "results/site"
+    assert "| [tiny-t5-base](demo-t5_pretrain_scores_table.md)" in (site / "index.md").read_text()
+    assert "t5-topic-tuned" in (site / "demo-t5_table.md").read_text()

@@ -14,8 +14,8 @@ def content_revision(model_dir) -> str:
     """Hash of every file name and content: a local folder's equivalent of a commit sha."""
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
-        if path.name.startswith("."):
-            continue  # bookkeeping files (e.g. .snakemake_timestamp) are not content
+        if any(part.startswith(".") for part in path.relative_to(model_dir).parts):
+            continue  # bookkeeping (.snakemake_timestamp, .cache/huggingface) is not content
         digest.update(path.relative_to(model_dir).as_posix().encode() + b"\0")
         with open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):

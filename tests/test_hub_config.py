@@ -1,0 +1,57 @@
+"""configs/hub.yaml, the real protocol, planned offline from recorded Hub listings."""
+
+import hashlib
+
+import pytest
+import yaml
+
+from model_recycling.sources import Candidate, write_candidates
+from tests.workflow_helpers import REPO, copy_workflow, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+KEPT_PER_ARCH = 3
+
+
+def sha(model_id: str) -> str:
+    return hashlib.sha1(model_id.encode()).hexdigest()
+
+
+def record_listing(workdir, arch, base_id):
+    """What list_candidates writes for a Hub source: kept models, exclusions, the base row."""
+    prefix = arch.replace(".", "-")
+    ids = [f"org/{prefix}-ft{i}" for i in range(KEPT_PER_ARCH)]
+    rows = [Candidate(model_id, sha(model_id), "hub") for model_id in ids]
+    rows.append(Candidate(f"org/{prefix}-big", sha("big"), "hub", "excluded", "size: 2x the base"))
+    rows.append(Candidate(base_id, sha(base_id), "hub", "excluded", "the base model itself"))
+    write_candidates(workdir / f"results/architectures/{arch}/candidates.tsv", rows)
+
+
+def test_hub_config_plans_the_protocol(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    (workdir / "configs").mkdir()
+    (workdir / "configs/hub.yaml").write_text((REPO / "configs/hub.yaml").read_text())
+    config = yaml.safe_load((REPO / "configs/hub.yaml").read_text())
+    for arch, settings in config["architectures"].items():
+        record_listing(workdir, arch, settings["base_model"]["id"])
+    # ISEAR has no Hub copy: the user supplies the CSV (resources/tasks/protocol.yaml).
+    isear = workdir / "resources/data/isear/isear.csv"
+    isear.parent.mkdir(parents=True)
+    isear.write_text("SIT,Field1\n")
+
+    result = snakemake(workdir, workdir / "configs/hub.yaml", "-n", timeout=600)
+    n_arch, n_tasks = len(config["architectures"]), len(config["targets"])
+    assert n_arch == 6 and n_tasks == 36
+    assert planned_jobs(result) == {
+        "prepare_task": 36,  # mnli is both probe and target
+        "download_model": n_arch * (KEPT_PER_ARCH + 1),  # candidates and the base, pinned
+        "probe": n_arch * KEPT_PER_ARCH,
+        "select": n_arch,
+        "finetune": n_arch * n_tasks * len(config["baseline_seeds"]),  # the baseline; the top-k
+        "aggregate": n_arch,  # cells are planned once select has run
+        "render": 1,
+        "all": 1,
+    }
+    assert "list_candidates" not in planned_jobs(result)
+    plan = result.stdout
+    assert f"results/models/org~2froberta-base-ft0/{sha('org/roberta-base-ft0')}" in plan
+    assert f"results/models/FacebookAI~2froberta-base/{sha('FacebookAI/roberta-base')}" in plan
