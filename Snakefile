@@ -25,6 +25,10 @@ include: "rules/finetune.smk"
 include: "rules/report.smk"
 
 
+onstart:
+    check_slurm_settings()
+
+
 rule all:
     default_target: True
     input:

@@ -3,8 +3,10 @@ Each writes one small self-describing JSON (atomically) recording what made it."
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
+from datetime import UTC, datetime
 
 import torch
 
@@ -20,6 +22,10 @@ from model_recycling.train import Hyperparameters, finetune, seed_everything
 
 def _provenance(task, settings: dict) -> dict:
     return {
+        "started_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        # which device this job was given (GPU slot claim or scheduler) and by whom
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "task": task.name,
         "task_fingerprint": task.meta["fingerprint"],
         "settings": settings,
@@ -52,6 +58,7 @@ def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, t
         traceback.print_exc()
         record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
     record["wall_seconds"] = time.perf_counter() - started
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
     atomic_write_json(output, record)
     return record
 
@@ -90,5 +97,6 @@ def finetune_cell(
         traceback.print_exc()
         record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
     record["wall_seconds"] = time.perf_counter() - started
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
     atomic_write_json(output, record)
     return record

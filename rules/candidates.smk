@@ -5,6 +5,7 @@
 localrules:
     list_candidates,
     download_model,
+    select,
 
 
 checkpoint list_candidates:

@@ -3,6 +3,7 @@ import json
 import os
 import sys
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml")
@@ -194,3 +195,16 @@ def listing_inputs(arch):
     """A source inside the demo zoo is listed once the zoo is built."""
     in_zoo = arch_config(arch)["source"].get("path", "").startswith(ZOO_DIR)
     return zoo_models() if in_zoo else []
+
+
+def check_slurm_settings():
+    """Stop before submitting anything when the SLURM profile lacks a setting, naming it."""
+    plugin = workflow.executor_plugin
+    if plugin is None or plugin.name != "slurm":
+        return
+    partition = workflow.resource_settings.default_resources.get("slurm_partition")
+    if not str(getattr(partition, "raw", "") or "").strip("'\" "):
+        raise WorkflowError(
+            "SLURM: default-resources slurm_partition is not set. Set it in "
+            "profiles/slurm/config.yaml or pass --default-resources slurm_partition=NAME."
+        )

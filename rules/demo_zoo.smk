@@ -3,6 +3,12 @@
 
 if ZOO.get("enabled"):
 
+    # The demo zoo is small: built on the submitting host, never queued on a cluster.
+    localrules:
+        demo_tasks,
+        demo_base,
+        demo_intermediate,
+
     rule demo_tasks:
         output:
             lexicon=f"{ZOO_DIR}/tasks/lexicon.json",
@@ -62,6 +68,9 @@ if ZOO.get("enabled"):
 
 
 if ZOO.get("enabled") and DECOYS:
+
+    localrules:
+        demo_decoys,
 
     rule demo_decoys:
         input:

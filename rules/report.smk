@@ -1,6 +1,11 @@
 # Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs).
 
 
+localrules:
+    aggregate,
+    render,
+
+
 rule aggregate:
     input:
         baseline=lambda w: baseline_cells(w.arch),

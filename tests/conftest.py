@@ -1,4 +1,5 @@
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,32 @@ def tiny_zoo(tmp_path_factory):
     for name in tasks:
         prepare_task(registry[name], root / "prepared" / name, DEV_HOLDOUT)
     return root
+
+
+SLURM_SCRIPTS = REPO / "tests" / "slurm"
+
+
+def pytest_collection_modifyitems(items):
+    """SLURM tests first: once SLURM's commands are installed, every Snakemake start asks the
+    controller for its config (the executor plugin does, at import) and waits ~9 s when none
+    runs; the cluster started for them stays up until the session ends."""
+    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real single-node SLURM cluster (tests/slurm/start_cluster.sh), stopped at the end."""
+    if os.environ.get("SKIP_SLURM") == "1":
+        pytest.skip("SKIP_SLURM=1 is set")
+    if os.geteuid() != 0:
+        pytest.skip("starting a SLURM cluster needs root")
+    try:
+        started = subprocess.run(
+            ["bash", str(SLURM_SCRIPTS / "start_cluster.sh")],
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        if started.returncode != 0:
+            pytest.fail(f"start_cluster.sh failed:\n{started.stdout}\n{started.stderr}")
+        yield
+    finally:
+        subprocess.run(["bash", str(SLURM_SCRIPTS / "stop_cluster.sh")], timeout=120, check=False)
