@@ -37,7 +37,7 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/python dev/sync_pins.py
 
 benchmark: $(VENV)/.installed
-	python benchmarks/run_benchmarks.py
+	bash benchmarks/time_make.sh
 
 clean:
 	rm -rf results .snakemake

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from model_recycling.io import atomic_write_text
+from model_recycling.io import atomic_write_json, atomic_write_text
 from model_recycling.naming import safe_name
+from model_recycling.provenance import code_version, package_versions
 
 
 def fmt(value, digits=2) -> str:
@@ -100,8 +101,29 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     atomic_write_text(
         out / "index.md", _home_page(summary_rows, tested_total, probed_total, settings)
     )
+    atomic_write_json(out / "manifest.json", run_manifest(archs, settings))
     _rankings_page(out, archs)
     atomic_write_text(out / "faq.md", faq_page(settings))
+
+
+def run_manifest(archs: dict, settings: dict) -> dict:
+    """What made this run, in one file: code, config, packages, model revisions, task data."""
+    models = {}
+    for arch, info in sorted(archs.items()):
+        cells = pd.read_csv(Path(info["tables_dir"]) / "cells.csv")
+        pairs = cells[["model_id", "model_revision"]].drop_duplicates().itertuples(index=False)
+        models[arch] = {model_id: revision for model_id, revision in pairs}
+    config = {k: v for k, v in settings.items() if k != "task_meta"}
+    return {
+        "code_version": code_version(),
+        "packages": package_versions(),
+        "config": config,
+        "seeds": {"candidates": config["seeds"], "baseline": config["baseline_seeds"]},
+        "model_revisions": models,
+        "task_fingerprints": {
+            t: m["fingerprint"] for t, m in sorted(settings["task_meta"].items())
+        },
+    }
 
 
 def _home_page(rows, tested_total, probed_total, settings) -> str:
@@ -126,7 +148,7 @@ def _home_page(rows, tested_total, probed_total, settings) -> str:
         f"Tested so far: {tested_total} (ranked by the probe: {probed_total})\n"
         "## Best models per architecture\n<br>\n\n" + table + "\n<br>\n\n"
         "To learn more see the [FAQ](faq.md). Detailed results per architecture: "
-        "[Rankings](Rankings.md).\n"
+        "[Rankings](Rankings.md). What made these results: [manifest](manifest.json).\n"
     )
 
 

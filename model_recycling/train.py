@@ -281,5 +281,6 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
         "n_train": len(train),
         "n_dev": len(dev),
         "train_seconds": time.perf_counter() - started,
+        "train_examples_per_second": step * hp.batch_size / (time.perf_counter() - started),
         "history": history,
     }

@@ -129,6 +129,7 @@ def test_pages(arch_dir, tmp_path):
             "spec": {"dataset": "d", "config": None, "eval_split": "test"},
             "sizes": {"eval": 100, "train": 10},
             "metric": "accuracy",
+            "fingerprint": "f" + t,
         }
         for t in TASKS
     }
@@ -159,3 +160,8 @@ def test_pages(arch_dir, tmp_path):
     )
     assert (site / "model_gain_chart/demo/org~2fgood.png").read_bytes()[:4] == b"\x89PNG"
     assert "| learning_rate | 5e-05 |" in (site / "faq.md").read_text()
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert manifest["model_revisions"]["demo"]["org/good"] == "rev-org/good"
+    assert manifest["task_fingerprints"] == {"t_acc": "ft_acc", "t_reg": "ft_reg"}
+    assert manifest["seeds"] == {"candidates": [0], "baseline": [0, 1]}
+    assert manifest["packages"]["torch"] and manifest["code_version"]["package_sha256"]

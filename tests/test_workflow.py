@@ -109,6 +109,15 @@ def test_pages_match_tables_match_cells(run):
         assert (site / page).is_file(), page
     for model_id in ranking.model_id:
         assert (site / f"model_gain_chart/demo-bert/{model_id}.png").stat().st_size > 1000
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert manifest["config"]["targets"] == config["targets"]
+    assert manifest["seeds"]["baseline"] == config["baseline_seeds"]
+    assert manifest["model_revisions"]["demo-bert"][best.model_id] == best.revision
+    metas = [
+        json.loads((workdir / f"results/tasks/{t}/meta.json").read_text())
+        for t in config["targets"]
+    ]
+    assert manifest["task_fingerprints"] == {m["task"]: m["fingerprint"] for m in metas}
     faq = (site / "faq.md").read_text()
     assert f"| learning_rate | {config['finetune']['learning_rate']} |" in faq
     # every link on the pages points at a file that exists
