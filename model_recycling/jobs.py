@@ -40,6 +40,18 @@ def _setup(threads: int, device_preference: str):
     return choose_device(device_preference)
 
 
+def _record_failure(record: dict, err: Exception) -> None:
+    traceback.print_exc()  # the whole story goes to the job's log; the reason to the record
+    record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
+
+
+def _finish(record: dict, started: float, output) -> dict:
+    record["wall_seconds"] = time.perf_counter() - started
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+    atomic_write_json(output, record)
+    return record
+
+
 def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, threads=1) -> dict:
     """A broken candidate is recorded as failed with its reason; the run goes on."""
     started = time.perf_counter()
@@ -55,12 +67,8 @@ def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, t
             status="ok", reason="", **run_probe(encoder, tokenizer, task, settings, device)
         )
     except Exception as err:  # noqa: BLE001 - any failure of a candidate is its own, not the run's
-        traceback.print_exc()
-        record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
-    record["wall_seconds"] = time.perf_counter() - started
-    record["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-    atomic_write_json(output, record)
-    return record
+        _record_failure(record, err)
+    return _finish(record, started, output)
 
 
 def finetune_cell(
@@ -94,9 +102,5 @@ def finetune_cell(
     except Exception as err:
         if role == "baseline":
             raise
-        traceback.print_exc()
-        record.update(status="failed", reason=f"{type(err).__name__}: {err}", score=None)
-    record["wall_seconds"] = time.perf_counter() - started
-    record["finished_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-    atomic_write_json(output, record)
-    return record
+        _record_failure(record, err)
+    return _finish(record, started, output)

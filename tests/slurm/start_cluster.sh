@@ -45,15 +45,8 @@ fi
 
 mkdir -p "$STATE"/{log,run,ctld,spool}
 
-# alive PID -> 0 if PID is a live (not zombie) process
-alive() {
-    [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
-    [[ $st != Z && $st != X ]]
-}
-# pid_alive PIDFILE -> 0 if the pid file names a live process
-pid_alive() { [[ -s $1 ]] && alive "$(cat "$1" 2>/dev/null)"; }
+# shellcheck source=processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
 
 # ---------------------------------------------------------------- munge
 if [[ ! -s /etc/munge/munge.key ]]; then

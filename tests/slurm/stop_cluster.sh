@@ -8,15 +8,8 @@ STATE=${SLURM_TEST_STATE:-/var/lib/slurm-test}
 
 log() { echo "[stop_cluster] $*" >&2; }
 
-# alive PID -> 0 if PID is a live (not zombie) process
-alive() {
-    [[ $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
-    [[ $st != Z && $st != X ]]
-}
-# pid_alive PIDFILE -> 0 if the pid file names a live process
-pid_alive() { [[ -s $1 ]] && alive "$(cat "$1" 2>/dev/null)"; }
+# shellcheck source=processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
 
 # stop_pidfile NAME PIDFILE: SIGTERM, wait up to 10 s, then SIGKILL
 stop_pidfile() {
