@@ -228,6 +228,15 @@ def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
     atomic_write_text(page, text)
 
 
+def _holdout_rule(rule: dict) -> str:
+    if not rule:
+        return "as each task declares"
+    return (
+        f"{rule['large_size']:,} examples, half from each end, when train has at least "
+        f"{rule['large_threshold']:,} examples, else {rule['small_fraction']:.0%} of it"
+    )
+
+
 def faq_page(settings: dict) -> str:
     hp, probe = settings["finetune"], settings["probe"]
     task_rows = []
@@ -266,7 +275,7 @@ def faq_page(settings: dict) -> str:
         "## Finetuning hyperparameters\n"
         + md_table(["setting", "value"], hp_rows, ["l", "l"])
         + "\nAdamW with a linear schedule; early stopping on a dev set held out of the training "
-        f"split ({settings['dev_holdout']}); the best dev checkpoint is scored.\n\n"
+        f"split ({_holdout_rule(settings['dev_holdout'])}); the best dev checkpoint is scored.\n\n"
         "## Tasks\n"
         + md_table(
             ["task", "dataset", "evaluated on (n)", "train", "metric"],
