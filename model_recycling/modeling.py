@@ -6,6 +6,7 @@ absent, through transformers' weights_only loader).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -172,6 +173,17 @@ def encode(tokenizer, examples: list, max_length: int) -> list:
         encoded = tokenizer(firsts, seconds, truncation="longest_first", max_length=max_length)
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
     return [{k: encoded[k][i] for k in keys} for i in range(len(examples))]
+
+
+def length_sorted_batches(features: list, batch_size: int) -> list:
+    """Index batches of similar length (less padding) covering every example once."""
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def model_inputs(model) -> set:
+    """The inputs a model's forward accepts (a T5 encoder takes no token_type_ids)."""
+    return set(inspect.signature(model.forward).parameters)
 
 
 def collate(features: list, pad_id: int) -> dict:

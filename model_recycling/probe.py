@@ -3,24 +3,21 @@ the probe task's evaluation split. Works on the encoder of encoder-decoders too 
 
 from __future__ import annotations
 
-import inspect
 import time
 
 import torch
 
 from model_recycling.devices import autocast
-from model_recycling.modeling import collate, encode
+from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
 
 
 def extract_features(model, tokenizer, examples, max_length, batch_size, device, pooling="mean"):
     """One pass, no grad, length-sorted batches; returns float32 [n, hidden] in input order."""
     features = encode(tokenizer, examples, max_length)
-    accepted = inspect.signature(model.forward).parameters
-    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    accepted = model_inputs(model)
     out = torch.empty(len(features), model.config.hidden_size)
     with torch.no_grad(), autocast(device):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in length_sorted_batches(features, batch_size):
             batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
             batch = {k: v.to(device) for k, v in batch.items() if k in accepted}
             hidden = model(**batch).last_hidden_state.float()

@@ -11,7 +11,6 @@ Two ways to read a label off a model, chosen by its architecture:
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import random
 import time
@@ -22,7 +21,7 @@ import torch
 
 from model_recycling.devices import autocast, grad_scaler, loader_settings
 from model_recycling.metrics import METRICS
-from model_recycling.modeling import collate, encode
+from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
 
 
 @dataclass(frozen=True)
@@ -168,9 +167,8 @@ def _loader(batches: _Batches, batch_sampler, device, threads):
 
 def evaluate(model, output, features, labels, metric, pad_id, batch_size, device, threads=1):
     """Metric of the model's predictions, length-sorted batches (less padding)."""
-    accepted = inspect.signature(model.forward).parameters
-    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-    sampler = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    accepted = model_inputs(model)
+    sampler = length_sorted_batches(features, batch_size)
     predictions = np.empty(len(features), dtype=float if output.regression else int)
     model.eval()
     loader = _loader(_Batches(features, labels, pad_id, accepted), sampler, device, threads)
@@ -216,7 +214,7 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
     started = time.perf_counter()
     pad_id, metric = tokenizer.pad_token_id, task.meta["metric"]
     output = output_for(model, task, tokenizer)
-    accepted = inspect.signature(model.forward).parameters
+    accepted = model_inputs(model)
     train = encode(tokenizer, task.train, hp.max_length)
     dev = encode(tokenizer, task.dev, hp.max_length)
     dev_labels = [ex["label"] for ex in task.dev]
