@@ -188,11 +188,16 @@ def hold_out_dev(train: list, large_threshold: int, large_size: int, small_fract
     return train[head : len(train) - tail], dev
 
 
+def _seeded_indices(total: int, n: int, seed: int) -> list:
+    """The one seeded draw behind every sample (eval subsamples, eval carved from train), in
+    original order: anyone can rebuild a split from its seed."""
+    return sorted(random.Random(seed).sample(range(total), n))
+
+
 def seeded_sample(examples: list, max_examples: int | None, seed: int) -> list:
     if max_examples is None or len(examples) <= max_examples:
         return examples
-    keep = sorted(random.Random(seed).sample(range(len(examples)), max_examples))
-    return [examples[i] for i in keep]
+    return [examples[i] for i in _seeded_indices(len(examples), max_examples, seed)]
 
 
 def split_off_sample(examples: list, size: int | float, seed: int):
@@ -201,7 +206,7 @@ def split_off_sample(examples: list, size: int | float, seed: int):
     n = math.ceil(len(examples) * size) if isinstance(size, float) else size
     if not 0 < n < len(examples):
         raise ValueError(f"cannot take {n} of {len(examples)} examples and keep some")
-    chosen = set(random.Random(seed).sample(range(len(examples)), n))
+    chosen = set(_seeded_indices(len(examples), n, seed))
     rest = [x for i, x in enumerate(examples) if i not in chosen]
     return rest, [x for i, x in enumerate(examples) if i in chosen]
 
