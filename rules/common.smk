@@ -1,4 +1,5 @@
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -76,9 +77,16 @@ def top_k(arch):
 
 
 def listed_candidates(arch):
-    """All candidates kept at listing, after the config's candidates.only / exclude filters."""
+    """Candidates kept at listing, after the config's candidates.only / exclude filters, by
+    folder name."""
     path = checkpoints.list_candidates.get(arch=arch).output.candidates
-    kept = {c.model_id: c for c in read_candidates(path) if c.status == "ok"}
+    # Input functions ask for every job; read each version of the listing once.
+    return _usable_candidates(arch, path, os.stat(path).st_mtime_ns)
+
+
+@functools.cache
+def _usable_candidates(arch, path, mtime_ns):
+    kept = {c.model_id: c for c in _listing(path, mtime_ns) if c.status == "ok"}
     filters = arch_config(arch).get("candidates", {})
     only, exclude = filters.get("only"), set(filters.get("exclude", []))
     if only:
@@ -89,14 +97,19 @@ def listed_candidates(arch):
                 f"candidates listed in {path} (see its status and reason columns)"
             )
         kept = {m: kept[m] for m in only}
-    return [c for m, c in kept.items() if m not in exclude]
+    return {safe_name(m): c for m, c in kept.items() if m not in exclude}
+
+
+@functools.cache
+def _listing(path, mtime_ns):
+    return read_candidates(path)
 
 
 def candidate(arch, model):
-    for c in listed_candidates(arch):
-        if safe_name(c.model_id) == model:
-            return c
-    raise ValueError(f"{arch}: no usable candidate stored as '{model}'")
+    try:
+        return listed_candidates(arch)[model]
+    except KeyError:
+        raise ValueError(f"{arch}: no usable candidate stored as '{model}'") from None
 
 
 def is_base(arch, model):
@@ -106,7 +119,7 @@ def is_base(arch, model):
 def base_row(arch):
     """The base model's row in candidates.tsv (the Hub listing pins its revision there)."""
     path = checkpoints.list_candidates.get(arch=arch).output.candidates
-    for row in read_candidates(path):
+    for row in _listing(path, os.stat(path).st_mtime_ns):
         if row.model_id == base_id(arch):
             return row
     raise ValueError(f"{arch}: base model {base_id(arch)} has no row in {path}")
@@ -141,7 +154,7 @@ def probe_files(arch):
     return expand(
         f"{ARCH}/probe/{{model}}.json",
         arch=arch,
-        model=[safe_name(c.model_id) for c in listed_candidates(arch)],
+        model=list(listed_candidates(arch)),
     )
 
 
