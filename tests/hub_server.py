@@ -197,11 +197,12 @@ def _with_content_fields(info: dict, files: dict) -> dict:
         if is_lfs(sibling["rfilename"]):
             lfs = {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
             sibling["lfs"] = {**lfs, "pointerSize": 134}
-    if "model.safetensors" in files:
+    info.pop("safetensors", None)
+    try:
         total = safetensors_count(files["model.safetensors"])
         info["safetensors"] = {"parameters": {"F32": total}, "total": total}
-    else:
-        info.pop("safetensors", None)
+    except Exception:  # noqa: BLE001 - absent or hostile: the Hub indexes no parameters then
+        pass
     info["usedStorage"] = sum(len(c) for c in files.values())
     return info
 
@@ -251,6 +252,35 @@ class FakeHub:
         serve.start()
         self._servers.append(server)
         return server
+
+    def add_repo(self, repo_id: str, files: dict, tags=(), downloads: int = 100, **info) -> None:
+        """A repository built by a test (hostile files included): files {name: bytes}; the info
+        document is derived from them as for the fixtures. `config` in info is what the
+        listing's config field shows (the Hub derives it from config.json)."""
+        document = {
+            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+            "id": repo_id,
+            "modelId": repo_id,
+            "sha": hashlib.sha1(b"commit " + repo_id.encode()).hexdigest(),
+            "lastModified": "2024-01-01T00:00:00.000Z",
+            "private": False,
+            "gated": False,
+            "disabled": False,
+            "downloads": downloads,
+            "likes": 0,
+            "tags": list(tags),
+            "siblings": [{"rfilename": name} for name in files],
+            **info,
+        }
+        self.repos[repo_id] = {"info": _with_content_fields(document, files), "files": files}
+
+    def set_file(self, repo_id: str, name: str, content: bytes) -> None:
+        """Replace (or add) one file of a repository; its info follows."""
+        repo = self.repos[repo_id]
+        repo["files"][name] = content
+        if name not in [s["rfilename"] for s in repo["info"]["siblings"]]:
+            repo["info"]["siblings"].append({"rfilename": name})
+        repo["info"] = _with_content_fields(repo["info"], repo["files"])
 
     def log(self, **request) -> None:
         with self._lock:

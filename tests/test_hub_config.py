@@ -10,6 +10,7 @@ from tests.workflow_helpers import REPO, copy_workflow, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 KEPT_PER_ARCH = 3
+MIRROR = "http://hub-mirror.example:8080"
 
 
 def sha(model_id: str) -> str:
@@ -31,6 +32,12 @@ def test_hub_config_plans_the_protocol(tmp_path):
     (workdir / "configs").mkdir()
     (workdir / "configs/hub.yaml").write_text((REPO / "configs/hub.yaml").read_text())
     config = yaml.safe_load((REPO / "configs/hub.yaml").read_text())
+    # A base given by a branch and a Hub mirror: downloads are pinned to the listed commit and
+    # fetched from the mirror, as the listing was.
+    roberta = config["architectures"]["roberta-base"]
+    roberta["base_model"]["revision"] = "main"
+    roberta["source"] = {**roberta["source"], "endpoint": MIRROR}
+    (workdir / "configs/hub.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     for arch, settings in config["architectures"].items():
         record_listing(workdir, arch, settings["base_model"]["id"])
     # ISEAR has no Hub copy: the user supplies the CSV (resources/tasks/protocol.yaml).
@@ -38,7 +45,7 @@ def test_hub_config_plans_the_protocol(tmp_path):
     isear.parent.mkdir(parents=True)
     isear.write_text("SIT,Field1\n")
 
-    result = snakemake(workdir, workdir / "configs/hub.yaml", "-n", timeout=600)
+    result = snakemake(workdir, workdir / "configs/hub.yaml", "-n", "-p", timeout=600)
     n_arch, n_tasks = len(config["architectures"]), len(config["targets"])
     assert n_arch == 6 and n_tasks == 36
     assert planned_jobs(result) == {
@@ -55,3 +62,8 @@ def test_hub_config_plans_the_protocol(tmp_path):
     plan = result.stdout
     assert f"results/models/org~2froberta-base-ft0/{sha('org/roberta-base-ft0')}" in plan
     assert f"results/models/FacebookAI~2froberta-base/{sha('FacebookAI/roberta-base')}" in plan
+    assert "results/models/FacebookAI~2froberta-base/main" not in plan
+    downloads = [line for line in plan.splitlines() if "download_model.py" in line]
+    mirrored = [line for line in downloads if f"--endpoint {MIRROR}" in line]
+    assert len(mirrored) == KEPT_PER_ARCH + 1  # roberta's candidates and its base
+    assert all("org/roberta-base-ft" in line or "roberta-base " in line for line in mirrored)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi, constants
@@ -16,7 +21,9 @@ from model_recycling.sources.hub import (
     download_candidate,
     list_hub_candidates,
 )
-from tests.hub_server import FakeHub
+from tests.hub_server import FakeHub, weight_bytes
+
+REPO = Path(__file__).resolve().parents[1]
 
 BASE = "FacebookAI/roberta-base"
 HUB = {"type": "hub"}
@@ -24,9 +31,9 @@ KEPT = [
     "cardiffnlp/twitter-roberta-base-sentiment-latest",
     "deepset/roberta-base-squad2",
     "SamLowe/roberta-base-go_emotions",
-    "textattack/roberta-base-SST-2",
     "someorg/roberta-base-old",
 ]
+PICKLE_ONLY = "textattack/roberta-base-SST-2"  # kept only with allow_pickle
 TOKEN = "hf_testSecretToken0123456789abcdefABCDEF"
 _real_connect = socket.socket.connect
 
@@ -82,7 +89,7 @@ def test_listing_keeps_matches_and_records_every_exclusion(hub, tmp_path, monkey
     expected = {
         BASE: "the base model itself",
         "FacebookAI/roberta-large": "size: the Hub counts",
-        "distilbert/distilroberta-base": "architecture: num_layers 1 != base 2",
+        "distilbert/distilroberta-base": "pickle weights only",  # num_layers: see below
         "someorg/bert-labeled-as-roberta-finetune": "architecture: model_type bert != base roberta",
         "someorg/roberta-base-extended-vocab": "architecture: vocab_size 72 != base 64",
         "someorg/roberta-base-wide-ffn": "architecture: backbone parameters 6104 != base 5840",
@@ -92,6 +99,7 @@ def test_listing_keeps_matches_and_records_every_exclusion(hub, tmp_path, monkey
         "someorg/roberta-base-disabled": "disabled repository",
         "someorg/roberta-base-no-weights": "no usable weights",
         "someuser/roberta-base-squad2-copy": "duplicate of deepset/roberta-base-squad2",
+        PICKLE_ONLY: "pickle weights only (pytorch_model*.bin)",
     }
     assert set(reasons) == set(expected)
     for model_id, reason in expected.items():
@@ -101,7 +109,7 @@ def test_listing_keeps_matches_and_records_every_exclusion(hub, tmp_path, monkey
 
 
 def test_kept_candidates_carry_hub_facts(hub, tmp_path):
-    candidates = by_id(listing(hub, tmp_path))
+    candidates = by_id(listing(hub, tmp_path, allow_pickle=True))
     squad = candidates["deepset/roberta-base-squad2"]
     assert squad.source == "hub" and squad.path == ""
     assert squad.revision == hub.repos[squad.model_id]["info"]["sha"]
@@ -118,8 +126,11 @@ def test_kept_candidates_carry_hub_facts(hub, tmp_path):
     assert squad.weight_format == "safetensors"
     assert squad.backbone_parameters == candidates[BASE].backbone_parameters == 5840
     assert squad.num_parameters == 5840 + 16 * 16 + 16 + 2 * 16 + 2
-    sst2 = candidates["textattack/roberta-base-SST-2"]
-    assert sst2.weight_format == "pytorch" and sst2.backbone_parameters is None
+    sst2 = candidates[PICKLE_ONLY]
+    assert sst2.status == "ok" and sst2.weight_format == "pytorch"
+    assert sst2.backbone_parameters is None
+    distil = candidates["distilbert/distilroberta-base"]
+    assert distil.reason == "architecture: num_layers 1 != base 2"
     # Without a token the private repo is invisible, as on the Hub.
     assert "someorg/roberta-base-private" not in candidates
 
@@ -264,7 +275,11 @@ def test_download_fetches_only_what_is_needed_safetensors_first(hub, tmp_path):
 
 def test_download_pytorch_only_repo(hub, tmp_path):
     model_id = "textattack/roberta-base-SST-2"
-    dest = download_candidate(model_id, "main", tmp_path / "m", api=HfApi(endpoint=hub.endpoint))
+    api = HfApi(endpoint=hub.endpoint)
+    with pytest.raises(HubDownloadError, match="pickle weights only"):
+        download_candidate(model_id, "main", tmp_path / "refused", api=api)
+    assert not any(p.endswith(".bin") for p in resolved(hub))
+    dest = download_candidate(model_id, "main", tmp_path / "m", api=api, allow_pickle=True)
     assert downloaded(dest) == {
         "config.json",
         "merges.txt",
@@ -322,3 +337,151 @@ def test_token_never_leaks(hub, tmp_path, monkeypatch):
     # It was used with the Hub, and dropped on the redirect to the CDN (another origin).
     assert {r["authorization"] for r in hub.requests if r["role"] == "hub"} == {f"Bearer {TOKEN}"}
     assert {r["authorization"] for r in hub.requests if r["role"] == "cdn"} == {None}
+
+
+# --- hostile repositories, size caps, architecture keys (issue 7, items 5, 8, 9) -------------
+
+ROBERTA_TAGS = ["transformers", "roberta", f"base_model:finetune:{BASE}"]
+
+
+def safetensors_bytes(header) -> bytes:
+    """A safetensors file whose JSON header is `header` (hostile ones included), no data."""
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw
+
+
+def roberta_files(hub, config=None, weights=None) -> dict:
+    """A roberta finetune's files: the base's config and weights unless given."""
+    base = hub.repos[BASE]["files"]
+    return {
+        "config.json": base["config.json"] if config is None else config,
+        "model.safetensors": weights if weights is not None else seeded_weights(7),
+        "vocab.json": b"{}",
+    }
+
+
+def seeded_weights(seed: int) -> bytes:
+    spec = {"head": "classifier", "hidden": 16, "intermediate": 32, "layers": 2}
+    return weight_bytes(
+        "model.safetensors", {**spec, "prefix": "roberta", "seed": seed, "vocab": 64}
+    )
+
+
+def fetched(hub, model_id) -> list:
+    """Every file request made for the model (resolve, or the safetensors header's range)."""
+    return [p for p in hub.paths() if p.startswith(f"/{model_id}/resolve/")]
+
+
+def test_hostile_repositories_are_excluded_one_by_one(hub, tmp_path):
+    base_config = json.loads(hub.repos[BASE]["files"]["config.json"])
+    hostile = {
+        "evil/nested-config": (b"[" * 100_000 + b"]" * 100_000, None, "not valid JSON"),
+        "evil/list-config": (b"[1, 2]", None, "holds a JSON list, not an object"),
+        "evil/string-layers": (
+            json.dumps({**base_config, "num_hidden_layers": "2"}).encode(),
+            None,
+            "num_hidden_layers is '2', not a positive integer",
+        ),
+        "evil/header-not-tensors": (None, safetensors_bytes({"x": 5}), "not usable: "),
+        "evil/header-a-list": (None, safetensors_bytes([1, 2]), "not usable: "),
+        "evil/base-copy": (None, hub.repos[BASE]["files"]["model.safetensors"], "base model"),
+    }
+    for model_id, (config, weights, _) in hostile.items():
+        info = {"config": {"model_type": "roberta"}}
+        hub.add_repo(model_id, roberta_files(hub, config, weights), ROBERTA_TAGS, **info)
+    hub.add_repo("good/finetune", roberta_files(hub), ROBERTA_TAGS, downloads=1)
+    candidates = by_id(listing(hub, tmp_path))
+    for model_id, (_, _, reason) in hostile.items():
+        assert candidates[model_id].status == "excluded", model_id
+        assert reason in candidates[model_id].reason, (model_id, candidates[model_id].reason)
+        assert "\n" not in candidates[model_id].reason
+    assert candidates["evil/base-copy"].reason == (
+        "the base model itself (identical weight files, sha256)"
+    )
+    # Every other model is decided as before.
+    assert kept(candidates.values()) == [*KEPT, "good/finetune"]
+
+
+def test_size_caps_exclude_before_any_file_is_fetched(hub, tmp_path):
+    big_config = {**json.loads(hub.repos[BASE]["files"]["config.json"]), "pad": "x" * 4000}
+    hub.add_repo("big/config", roberta_files(hub, json.dumps(big_config).encode()), ROBERTA_TAGS)
+    files = {**roberta_files(hub), "tokenizer.json": b" " * 4000}
+    hub.add_repo("big/tokenizer", files, ROBERTA_TAGS)
+    # The base's weights in float32 are ~25 KB: 3 MB is beyond any head or precision. Zeros:
+    # no header the Hub could count parameters from, so only the file size tells.
+    hub.add_repo("big/weights", roberta_files(hub, weights=bytes(3 << 20)), ROBERTA_TAGS)
+    candidates = by_id(listing(hub, tmp_path, max_file_mb=0.002))  # 2 KB
+    assert candidates["big/config"].reason == "config.json is 0.00423 MB, above max_file_mb 0.002"
+    assert (
+        candidates["big/tokenizer"].reason
+        == "tokenizer.json is 0.00381 MB, above max_file_mb 0.002"
+    )
+    assert candidates["big/weights"].reason.startswith("weights are 3 MB, above the 1.03 MB")
+    for model_id in ("big/config", "big/tokenizer", "big/weights"):
+        assert fetched(hub, model_id) == [], model_id
+    # Pickle-only: excluded from the file names alone, nothing fetched.
+    assert fetched(hub, PICKLE_ONLY) == []
+    assert kept(candidates.values()) == KEPT
+
+
+def t5_config(**keys) -> bytes:
+    config = {"model_type": "t5", "d_model": 16, "num_layers": 2, "vocab_size": 64, "d_ff": 32}
+    return json.dumps({**config, **keys}).encode()
+
+
+def test_t5_v1_1_and_t5_pools_are_not_mixed(hub, tmp_path):
+    """Same backbone parameter count (same weight shapes), different feed-forward and output
+    layer: only the architecture keys tell them apart."""
+    v1_1 = {"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}
+    t5_tags = ["transformers", "t5"]
+    for model_id, config, seed in (
+        ("google-t5/t5-base", t5_config(), 1),
+        ("google/t5-v1_1-base", t5_config(**v1_1), 2),
+        ("someorg/t5-base-finetune", t5_config(feed_forward_proj="relu"), 3),
+        ("google/flan-t5-base", t5_config(**v1_1), 4),
+        ("someorg/t5-wider-ffn-key", t5_config(d_ff=64), 5),
+    ):
+        files = {"config.json": config, "model.safetensors": seeded_weights(seed)}
+        hub.add_repo(model_id, files, t5_tags, config={"model_type": "t5"})
+    api = HfApi(endpoint=hub.endpoint)
+    t5 = by_id(list_hub_candidates("google-t5/t5-base", None, HUB, tmp_path / "a", api=api))
+    assert t5["someorg/t5-base-finetune"].status == "ok"  # "relu" written out = the default
+    assert t5["google/flan-t5-base"].reason == (
+        "architecture: feed_forward_proj gated-gelu != base relu"
+    )
+    assert t5["someorg/t5-wider-ffn-key"].reason == "architecture: d_ff 64 != base 32"
+    assert t5["someorg/t5-base-finetune"].architecture["tie_word_embeddings"] is True
+    v1 = by_id(list_hub_candidates("google/t5-v1_1-base", None, HUB, tmp_path / "b", api=api))
+    assert v1["google/flan-t5-base"].status == "ok"
+    assert v1["someorg/t5-base-finetune"].reason == (
+        "architecture: feed_forward_proj relu != base gated-gelu"
+    )
+
+
+def test_a_base_that_cannot_be_described_stops_the_listing_naming_it(hub, tmp_path):
+    hub.set_file(BASE, "config.json", b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError, match=f"base model '{BASE}'.*not valid JSON"):
+        listing(hub, tmp_path)
+
+
+def test_base_revision_given_as_a_branch_is_pinned_to_its_commit(hub, tmp_path):
+    api = HfApi(endpoint=hub.endpoint)
+    rows = by_id(list_hub_candidates(BASE, "main", HUB, tmp_path / "c.json", api=api))
+    assert rows[BASE].revision == hub.repos[BASE]["info"]["sha"]
+
+
+def test_download_script_uses_the_configured_endpoint(hub, tmp_path):
+    model_id = "deepset/roberta-base-squad2"
+    sha = hub.repos[model_id]["info"]["sha"]
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "HF_TOKEN_PATH": str(tmp_path / "no-token"),
+    }
+    command = [sys.executable, str(REPO / "scripts/download_model.py"), "--model-id", model_id]
+    command += ["--revision", sha, "--out", str(tmp_path / "m"), "--endpoint", hub.endpoint]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "model.safetensors" in downloaded(tmp_path / "m")
+    assert any(path.startswith(f"/{model_id}/resolve/{sha}/") for path in hub.paths())

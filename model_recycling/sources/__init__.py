@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, fields
+import json
+from dataclasses import asdict, dataclass, field, fields
 
+from model_recycling.architecture import architecture_mismatch
 from model_recycling.io import atomic_write_text
+
+BASE_ITSELF = "the base model itself"
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Candidate:
     num_layers: int | None = None
     hidden_size: int | None = None
     vocab_size: int | None = None
+    # architecture.ARCHITECTURE_KEYS of its model type ({"d_ff": 3072, ...}); JSON in the TSV
+    architecture: dict = field(default_factory=dict)
     num_parameters: int | None = None
     backbone_parameters: int | None = None
     weight_format: str = ""
@@ -36,6 +42,7 @@ COLUMNS = [f.name for f in fields(Candidate)]
 _INT_COLUMNS = {
     f.name for f in fields(Candidate) if "int" in str(f.type) and "str" not in str(f.type)
 }
+_JSON_COLUMNS = {"architecture"}
 
 
 def write_candidates(path, candidates) -> None:
@@ -44,6 +51,8 @@ def write_candidates(path, candidates) -> None:
     writer.writeheader()
     for candidate in candidates:
         row = asdict(candidate)
+        for key in _JSON_COLUMNS:
+            row[key] = json.dumps(row[key], sort_keys=True)
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     atomic_write_text(path, buffer.getvalue())
 
@@ -55,6 +64,8 @@ def read_candidates(path) -> list:
     for row in rows:
         for key in _INT_COLUMNS:
             row[key] = int(row[key]) if row.get(key) not in ("", None) else None
+        for key in _JSON_COLUMNS:
+            row[key] = json.loads(row.get(key) or "{}")
         candidates.append(Candidate(**{k: row.get(k, "") for k in COLUMNS}))
     return candidates
 
@@ -64,23 +75,31 @@ def matches_base(candidate: Candidate, base: dict, tolerance: float = 0.0) -> st
     for key in ("model_type", "num_layers", "hidden_size", "vocab_size"):
         if base.get(key) is not None and getattr(candidate, key) != base[key]:
             return f"{key} {getattr(candidate, key)} != base {base[key]}"
+    mismatch = architecture_mismatch(candidate.architecture, base.get("architecture") or {})
+    if mismatch:
+        return mismatch
     want, got = base.get("backbone_parameters"), candidate.backbone_parameters
     if want and got is not None and abs(got - want) > tolerance * want:
         return f"backbone parameters {got} != base {want}"
     return ""
 
 
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception as a one-line reason (type and message), for candidates.tsv and the pages."""
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def list_candidates(arch_cfg: dict, cache_path) -> list:
     """Dispatch on source.type. Local: sub-folders of source.path; hub: see sources/hub.py."""
     source = arch_cfg["source"]
-    tolerance = source.get("parameter_tolerance", 0.0)
     if source["type"] == "local":
         from model_recycling.sources.local import list_local_candidates
 
         base_path = arch_cfg["base_model"].get("path")
         if not base_path:
             raise ValueError("a local source needs base_model.path (the base model's folder)")
-        return list_local_candidates(source, base_path, tolerance)
+        return list_local_candidates(source, base_path, arch_cfg["base_model"]["id"])
     if source["type"] == "hub":
         from model_recycling.sources.hub import list_hub_candidates
 

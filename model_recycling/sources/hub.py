@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import glob
 import importlib
-import json
 import os
-import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,11 +42,20 @@ from huggingface_hub.errors import (
     SafetensorsParsingError,
 )
 
+from model_recycling.architecture import config_facts, parse_config
 from model_recycling.io import atomic_write_json, read_json
+from model_recycling.model_files import (
+    PICKLE_ONLY,
+    TOKENIZER,
+    size_reason,
+    weight_files,
+    weight_limit,
+)
 from model_recycling.modeling import _is_head
-from model_recycling.sources import Candidate, matches_base
+from model_recycling.sources import BASE_ITSELF, Candidate, matches_base, one_line
 
-CACHE_FORMAT = 1
+# 2: details hold the architecture keys and weight sizes; older caches cannot stand in.
+CACHE_FORMAT = 2
 # Fields asked for each listed model: `expand` returns only these, which keeps pages small.
 LISTING_FIELDS = [
     "sha",
@@ -72,14 +79,6 @@ TOTALS_SLACK = 0.01
 RETRY_WAITS = (2.0, 10.0)
 BUSY_STATUS = {429, 500, 502, 503, 504}
 
-# Root files transformers loads. Weights: safetensors first, else the pickle checkpoint.
-_SAFETENSORS = re.compile(r"model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json")
-_PYTORCH = re.compile(r"pytorch_model(-\d+-of-\d+)?\.bin|pytorch_model\.bin\.index\.json")
-_TOKENIZER = re.compile(
-    r"tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json"
-    r"|merges\.txt|vocab.*|.*\.model|.*\.spm"  # vocab.json/.txt; sentencepiece models
-)
-
 
 class HubUnavailableError(RuntimeError):
     """The Hub cannot be reached and no cached listing can stand in for it."""
@@ -87,6 +86,10 @@ class HubUnavailableError(RuntimeError):
 
 class HubDownloadError(RuntimeError):
     """A model cannot be downloaded; the message names it and says why."""
+
+
+class HubUnreachableError(HubDownloadError):
+    """The download failed because the Hub could not be reached: not the model's fault."""
 
 
 class _Unreachable(Exception):
@@ -125,7 +128,10 @@ def list_hub_candidates(
         if _offline_mode():
             raise _Unreachable("offline mode: HF_HUB_OFFLINE is set")
         listing = _fetch_listing(api, base_model_id, base_revision, source_cfg, log)
-        candidates = _decide(listing, source_cfg, lambda model_id: _model_details(api, model_id))
+        base = listing["base"]
+        candidates = _decide(
+            listing, source_cfg, lambda model_id: _model_details(api, model_id, base, source_cfg)
+        )
     except _NETWORK_ERRORS as err:
         reason = _unreachable_reason(err)
         if reason is None:
@@ -179,7 +185,7 @@ def _call(function, *args, **kwargs):
 
 
 def _fetch_listing(api, base_model_id, base_revision, source_cfg, log) -> dict:
-    base = _resolve_base(api, base_model_id, base_revision)
+    base = _resolve_base(api, base_model_id, base_revision, source_cfg)
     log(
         f"base {base['id']}@{base['sha']}: {base['model_type']}, {base['num_layers']} layers, "
         f"hidden {base['hidden_size']}, vocab {base['vocab_size']}, "
@@ -205,15 +211,23 @@ def _fetch_listing(api, base_model_id, base_revision, source_cfg, log) -> dict:
     }
 
 
-def _resolve_base(api, base_model_id, base_revision) -> dict:
+def _resolve_base(api, base_model_id, base_revision, source_cfg) -> dict:
+    """The base's facts at the commit its configured revision (a branch, tag or sha) points to.
+    The configured base is trusted with pickle weights (they load with weights_only=True)."""
     try:
         info = _call(api.model_info, base_model_id, revision=base_revision, files_metadata=True)
-        details = _details_from_info(api, info)
+        details = _details_from_info(api, info, {**source_cfg, "allow_pickle": True}, limit=None)
     except (RepositoryNotFoundError, RevisionNotFoundError, DisabledRepoError) as err:
         raise ValueError(
             f"base model '{base_model_id}' (revision {base_revision or 'main'}) cannot be read "
             f"from {api.endpoint}: {type(err).__name__}"
         ) from err
+    except Exception as err:  # noqa: BLE001 - anything else is reported naming the base
+        if _unreachable_reason(err) is not None:
+            raise
+        problem = one_line(err)
+        raise ValueError(f"base model '{base_model_id}' cannot be described: {problem}") from err
+    details["error"] = details.get("error") or details.get("excluded")
     problem = details.get("error") or ("" if details["weight_format"] else "no usable weights")
     if problem:
         raise ValueError(f"base model '{base_model_id}': {problem}")
@@ -236,8 +250,11 @@ def _search_tags(base: dict) -> list:
 
 
 def _summary(info) -> dict:
-    """What the listing says about a model: enough for the cheap checks."""
-    config = info.config or {}
+    """What the listing says about a model: enough for the cheap checks. Its fields are
+    whatever the repository's owner wrote: anything of the wrong type counts as absent."""
+    config = info.config if isinstance(info.config, dict) else {}
+    model_type = config.get("model_type")
+    total = getattr(info.safetensors, "total", None)
     return {
         "id": info.id,
         "sha": info.sha or "",
@@ -249,9 +266,9 @@ def _summary(info) -> dict:
         "gated": info.gated or False,
         "private": bool(info.private),
         "disabled": bool(info.disabled),
-        "model_type": config.get("model_type"),
+        "model_type": model_type if isinstance(model_type, str) else None,
         "auto_map": "auto_map" in config,
-        "hub_total": info.safetensors.total if info.safetensors else None,
+        "hub_total": total if isinstance(total, int) else None,
         "found_by": [],
     }
 
@@ -286,18 +303,27 @@ def _access_problem(err: Exception) -> str:
 # --- per-model details -----------------------------------------------------------------------
 
 
-def _model_details(api, model_id) -> dict:
+def _model_details(api, model_id, base: dict, source_cfg: dict) -> dict:
+    """The model's facts, or {"error": reason}: any failure but the network's excludes this
+    model only (a hostile repository: nested config, malformed safetensors header, ...)."""
+    limit = weight_limit(base, source_cfg.get("parameter_tolerance", 0.0))
     try:
         info = _call(api.model_info, model_id, files_metadata=True)
-        return _details_from_info(api, info)
+        return _details_from_info(api, info, source_cfg, limit)
     except (RepositoryNotFoundError, DisabledRepoError, RevisionNotFoundError) as err:
         return {"error": _access_problem(err)}
+    except Exception as err:  # noqa: BLE001 - see the docstring
+        if _unreachable_reason(err) is not None:
+            raise
+        return {"error": one_line(err)}
 
 
-def _details_from_info(api, info) -> dict:
-    """Facts read from the model's files at the listed commit (info from files_metadata=True)."""
+def _details_from_info(api, info, source_cfg: dict, limit: int | None) -> dict:
+    """Facts read from the model's files at the listed commit (info from files_metadata=True).
+    Names and sizes are checked first: nothing is fetched from a repository they exclude."""
     siblings = {s.rfilename: s for s in info.siblings or []}
-    weight_format, weights = _weight_files(siblings)
+    weight_format, weights = weight_files(siblings)
+    sizes = {name: s.size for name, s in siblings.items() if "/" not in name}
     facts = {
         "sha": info.sha,
         "license": _license(info),
@@ -309,9 +335,13 @@ def _details_from_info(api, info) -> dict:
             if not name.endswith(".json")
         ),
         "hub_total": info.safetensors.total if info.safetensors else None,
+        "weight_bytes": sum(sizes[name] or 0 for name in weights),
     }
     if not weight_format:
         return facts
+    excluded = size_reason(sizes, limit, source_cfg)
+    if excluded:
+        return {**facts, "excluded": excluded}
     try:
         facts.update(_read_config(api, info.id, info.sha))
     except RemoteEntryNotFoundError:
@@ -321,39 +351,24 @@ def _details_from_info(api, info) -> dict:
     return facts
 
 
-def _weight_files(siblings: dict) -> tuple:
-    """(format, root weight files): safetensors if the repo has them, else pytorch_model*.bin."""
-    for weight_format, pattern in (("safetensors", _SAFETENSORS), ("pytorch", _PYTORCH)):
-        files = sorted(name for name in siblings if pattern.fullmatch(name))
-        if files:
-            return weight_format, files
-    return "", []
-
-
 def _read_config(api, model_id, sha) -> dict:
+    """The facts modeling.describe_model reads, so hub and local candidates compare alike."""
     path = _call(api.hf_hub_download, model_id, "config.json", revision=sha)
     try:
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return {"error": "config.json is not valid JSON"}
-    if not isinstance(config, dict):
-        return {"error": "config.json is not a JSON object"}
-    # The keys modeling.describe_model reads, so hub and local candidates compare alike.
-    return {
-        "model_type": config.get("model_type"),
-        "num_layers": config.get("num_hidden_layers", config.get("num_layers")),
-        "hidden_size": config.get("hidden_size", config.get("d_model")),
-        "vocab_size": config.get("vocab_size"),
-        "auto_map": "auto_map" in config,
-    }
+        facts = config_facts(parse_config(Path(path).read_bytes()))
+    except ValueError as err:
+        return {"error": str(err)}
+    return facts
 
 
 def _count_parameters(api, model_id, sha) -> dict:
     """Exact counts from the safetensors headers (range requests; no weights downloaded)."""
     try:
         metadata = _call(api.get_safetensors_metadata, model_id, revision=sha)
-    except (NotASafetensorsRepoError, SafetensorsParsingError):
+    except NotASafetensorsRepoError:
         return {}  # the Hub's total stands in
+    except SafetensorsParsingError as err:
+        return {"error": f"unreadable safetensors header ({one_line(err)})"}
     total = backbone = 0
     for file_metadata in metadata.files_metadata.values():
         for name, tensor in file_metadata.tensors.items():
@@ -388,6 +403,8 @@ def _decide(listing: dict, source_cfg: dict, fetch) -> list[Candidate]:
             _fill(candidate, details)
             weights = tuple(details.get("weight_ids") or ())
             reason = _files_reason(candidate, details, base, tolerance)
+            if not reason and weights and weights == tuple(base.get("weight_ids") or ()):
+                reason = f"{BASE_ITSELF} (identical weight files, sha256)"
             if not reason and weights in kept_weights:
                 reason = f"duplicate of {kept_weights[weights]} (identical weight files, sha256)"
             if not reason and weights:
@@ -399,7 +416,7 @@ def _decide(listing: dict, source_cfg: dict, fetch) -> list[Candidate]:
         candidates.append(candidate)
     if not any(c.model_id == base["id"] for c in candidates):
         # The base row pins the base's revision for the baseline runs, found or not.
-        row = Candidate(base["id"], "", "hub", status="excluded", reason="the base model itself")
+        row = Candidate(base["id"], "", "hub", status="excluded", reason=BASE_ITSELF)
         _fill(row, base)
         candidates.append(row)
     return candidates
@@ -437,6 +454,7 @@ def _fill(candidate: Candidate, details: dict) -> None:
         candidate.model_type = details["model_type"] or ""
     for key in ("num_layers", "hidden_size", "vocab_size", "backbone_parameters"):
         setattr(candidate, key, details.get(key))
+    candidate.architecture = details.get("architecture") or {}
     candidate.num_parameters = details.get("num_parameters", details.get("hub_total"))
 
 
@@ -444,7 +462,7 @@ def _listing_reason(summary: dict, base: dict, source_cfg: dict) -> str:
     """Why the listing alone rules a model out ('' if it does not)."""
     model_id = summary["id"]
     if model_id in (base["id"], base["configured_id"]):
-        return "the base model itself"
+        return BASE_ITSELF
     if model_id in source_cfg.get("exclude", []):
         return "excluded by config"
     if summary.get("error"):
@@ -482,6 +500,8 @@ def _files_reason(candidate: Candidate, details: dict, base: dict, tolerance: fl
         return f"not usable: {details['error']}"
     if not details.get("weight_format"):
         return "no usable weights (neither model*.safetensors nor pytorch_model*.bin)"
+    if details.get("excluded"):
+        return details["excluded"]
     if details.get("auto_map"):
         return "needs custom code (auto_map in config)"
     mismatch = matches_base(candidate, base, tolerance)
@@ -529,29 +549,37 @@ def _cached_listing(cache_path, base_model_id, base_revision, endpoint, reason) 
 # --- download --------------------------------------------------------------------------------
 
 
-def download_candidate(model_id: str, revision: str, dest_dir, api: HfApi | None = None) -> Path:
-    """Download what probing and finetuning need into dest_dir: config.json, tokenizer files and
-    the weights (safetensors if the repo has them, else pytorch_model*.bin); nothing else."""
-    api = api or HfApi()
+def download_candidate(
+    model_id: str,
+    revision: str,
+    dest_dir,
+    api: HfApi | None = None,
+    endpoint: str | None = None,
+    allow_pickle: bool = False,
+) -> Path:
+    """Download what probing and finetuning need into dest_dir from the source's endpoint:
+    config.json, tokenizer files and the weights (safetensors if the repo has them, else
+    pytorch_model*.bin, only with allow_pickle); nothing else."""
+    api = api or HfApi(endpoint=endpoint or None)
     dest_dir = Path(dest_dir)
     try:
         info = _call(api.model_info, model_id, revision=revision)
         if info.disabled:
             raise HubDownloadError(f"cannot download '{model_id}': disabled repository")
         files = download_files(info.siblings or [])
+        weight_format = weight_files(files)[0]
         missing = [
             what
-            for what, present in (
-                ("config.json", "config.json" in files),
-                (
-                    "usable weights (model*.safetensors or pytorch_model*.bin)",
-                    any(_SAFETENSORS.fullmatch(f) or _PYTORCH.fullmatch(f) for f in files),
-                ),
+            for what, absent in (
+                ("config.json", "config.json" not in files),
+                ("usable weights (model*.safetensors or pytorch_model*.bin)", not weight_format),
             )
-            if not present
+            if absent
         ]
         if missing:
             raise HubDownloadError(f"cannot download '{model_id}': no {' and no '.join(missing)}")
+        if weight_format == "pytorch" and not allow_pickle:
+            raise HubDownloadError(f"cannot download '{model_id}': {PICKLE_ONLY}")
         # Exact names (escaped: allow_patterns are fnmatch patterns).
         patterns = [glob.escape(name) for name in files]
         api.snapshot_download(
@@ -569,7 +597,7 @@ def download_candidate(model_id: str, revision: str, dest_dir, api: HfApi | None
         reason = _unreachable_reason(err)
         if reason is None:
             raise
-        raise HubDownloadError(
+        raise HubUnreachableError(
             f"cannot download '{model_id}': the Hub at {api.endpoint} is unreachable ({reason})"
         ) from err
     return dest_dir
@@ -579,6 +607,6 @@ def download_files(siblings) -> list:
     """The repo's root files a candidate needs (siblings: RepoSibling list from model_info):
     config.json, tokenizer files and one weight format; never TF/Flax/ONNX/adapter files."""
     names = {s.rfilename for s in siblings if "/" not in s.rfilename}
-    _, weights = _weight_files(dict.fromkeys(names))
-    wanted = {name for name in names if name == "config.json" or _TOKENIZER.fullmatch(name)}
+    _, weights = weight_files(names)
+    wanted = {name for name in names if name == "config.json" or TOKENIZER.fullmatch(name)}
     return sorted(wanted | set(weights))
