@@ -3,8 +3,29 @@
 import numpy as np
 
 
-def accuracy(predictions, labels) -> dict:
+class NonFiniteError(ValueError):
+    """A NaN or infinite value where a number is needed: whatever were computed from it would
+    look like a result and mean nothing."""
+
+
+def require_finite(values, what: str) -> None:
+    """Raise, naming `what` and how many values are bad, unless every value is finite."""
+    values = np.asarray(values)
+    if values.dtype.kind in "fc":
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise NonFiniteError(f"non-finite {what}: {bad} of {values.size} values")
+
+
+def _checked(predictions, labels) -> tuple:
     predictions, labels = np.asarray(predictions), np.asarray(labels)
+    require_finite(predictions, "predictions")
+    require_finite(labels, "labels")
+    return predictions, labels
+
+
+def accuracy(predictions, labels) -> dict:
+    predictions, labels = _checked(predictions, labels)
     n_correct = int((predictions == labels).sum())
     return {"score": n_correct / len(labels), "n_correct": n_correct, "n_eval": len(labels)}
 
@@ -23,8 +44,9 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def spearman(predictions, labels) -> dict:
-    predictions = np.asarray(predictions, dtype=float)
-    labels = np.asarray(labels, dtype=float)
+    predictions, labels = _checked(
+        np.asarray(predictions, dtype=float), np.asarray(labels, dtype=float)
+    )
     a, b = _ranks(predictions), _ranks(labels)
     a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())

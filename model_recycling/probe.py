@@ -8,6 +8,7 @@ import time
 import torch
 
 from model_recycling.devices import autocast
+from model_recycling.metrics import require_finite
 from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
 
 
@@ -32,7 +33,7 @@ def extract_features(model, tokenizer, examples, max_length, batch_size, device,
 
 def fit_linear_head(features, labels, num_labels, l2=1e-3, max_iter=200, seed=0):
     """Multinomial logistic regression on standardised features, full-batch L-BFGS
-    (deterministic, no learning rate to tune)."""
+    (deterministic, no learning rate to tune). Returns the fitted scorer: features -> logits."""
     torch.manual_seed(seed)
     mean, std = features.mean(0), features.std(0).clamp(min=1e-6)
     x = (features - mean) / std
@@ -51,7 +52,7 @@ def fit_linear_head(features, labels, num_labels, l2=1e-3, max_iter=200, seed=0)
         return loss
 
     optimizer.step(closure)
-    return lambda feats: head((feats - mean) / std).argmax(1)
+    return lambda feats: head((feats - mean) / std)
 
 
 def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
@@ -64,13 +65,17 @@ def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
         pooling=cfg["pooling"],
     )
     train_x = extract_features(encoder, tokenizer, task.train, **kwargs)
+    require_finite(train_x, "probe features of the training split")
     eval_x = extract_features(encoder, tokenizer, task.eval, **kwargs)
+    require_finite(eval_x, "probe features of the evaluation split")
     extracted = time.perf_counter()
-    classify = fit_linear_head(
+    logits_of = fit_linear_head(
         train_x, [ex["label"] for ex in task.train], task.num_labels, cfg["l2"], cfg["max_iter"]
     )
     with torch.no_grad():
-        predictions = classify(eval_x)
+        scores = logits_of(eval_x)
+    require_finite(scores, "probe head outputs")
+    predictions = scores.argmax(1)
     labels = torch.tensor([ex["label"] for ex in task.eval])
     n_correct = int((predictions == labels).sum())
     return {

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from model_recycling.devices import autocast, grad_scaler, loader_settings
-from model_recycling.metrics import METRICS
+from model_recycling.metrics import METRICS, NonFiniteError, require_finite
 from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
 
 
@@ -70,8 +70,9 @@ class ClassifierOutput:
         ).loss
 
     def predict(self, model, batch) -> np.ndarray:
-        logits = model(**batch).logits.float()
-        return (logits[:, 0] if self.regression else logits.argmax(1)).cpu().numpy()
+        logits = model(**batch).logits.float().cpu()
+        require_finite(logits, "model outputs")  # NaN logits would still give an argmax
+        return (logits[:, 0] if self.regression else logits.argmax(1)).numpy()
 
 
 class TextToTextOutput:
@@ -122,7 +123,9 @@ class TextToTextOutput:
             mask = labels != -100
             token_logp = logits.log_softmax(-1).gather(-1, labels.clamp(min=0).unsqueeze(-1))
             scores.append((token_logp.squeeze(-1) * mask).sum(-1))
-        best = torch.stack(scores, dim=1).argmax(1).cpu().numpy()
+        scores = torch.stack(scores, dim=1).cpu()
+        require_finite(scores, "model outputs")
+        best = scores.argmax(1).numpy()
         return np.array([self.choices[i] for i in best], dtype=float if self.regression else int)
 
 
@@ -243,6 +246,8 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
                 share = len(piece_labels) / len(labels)  # mean over the whole batch
                 scaler.scale(piece_loss * share).backward()
                 loss += piece_loss.item() * share
+            if not math.isfinite(loss):  # stop before the update spreads it into every weight
+                raise NonFiniteError(f"non-finite training loss at step {step + 1}")
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
             scaler.step(optimizer)
@@ -250,9 +255,12 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
             schedule.step()
             step += 1
             if step % hp.eval_every_steps == 0 or step == total_steps:
-                current = evaluate(
-                    model, output, dev, dev_labels, metric, pad_id, hp.eval_batch_size, device
-                )["score"]
+                try:
+                    current = evaluate(
+                        model, output, dev, dev_labels, metric, pad_id, hp.eval_batch_size, device
+                    )["score"]
+                except NonFiniteError as err:
+                    raise NonFiniteError(f"{err} in the dev evaluation at step {step}") from err
                 history.append({"step": step, "loss": loss, "dev_score": current})
                 if current > best_dev + hp.min_delta or best_state is None:
                     best_dev, best_step, evals_without_gain = current, step, 0

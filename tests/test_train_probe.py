@@ -1,10 +1,13 @@
 """The training loop and the probe on a real tiny BERT (CPU)."""
 
+import re
+
 import pytest
 import torch
 
 from model_recycling.devices import autocast_dtype, choose_device, grad_scaler, loader_settings
 from model_recycling.jobs import finetune_cell, probe_candidate
+from model_recycling.metrics import NonFiniteError
 from model_recycling.modeling import load_classifier, load_for_task, load_tokenizer
 from model_recycling.tasks import load_prepared
 from model_recycling.train import Hyperparameters, finetune, seed_everything
@@ -125,7 +128,8 @@ def test_cpu_device_path():
 
 def test_gradient_accumulation_matches_the_full_batch(tiny_zoo, tmp_path):
     """Same updates whether a batch runs at once or in pieces (dropout off, so both runs draw
-    no random numbers inside the model)."""
+    no random numbers inside the model; a modest learning rate, so that rounding differences of
+    the summed pieces do not grow chaotically over 96 steps, as they do at 1e-2)."""
     import json
     import shutil
 
@@ -134,8 +138,9 @@ def test_gradient_accumulation_matches_the_full_batch(tiny_zoo, tmp_path):
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (tmp_path / "base/config.json").write_text(json.dumps(config))
     (tmp_path / "prepared").symlink_to(tiny_zoo / "prepared")
-    full = train_once(tmp_path)
-    pieces = train_once(tmp_path, hp=Hyperparameters(**{**HP.as_dict(), "micro_batch_size": 5}))
+    hp = Hyperparameters(**{**HP.as_dict(), "learning_rate": 2e-3})
+    full = train_once(tmp_path, hp=hp)
+    pieces = train_once(tmp_path, hp=Hyperparameters(**{**hp.as_dict(), "micro_batch_size": 5}))
     assert pieces["steps"] == full["steps"]
     for a, b in zip(full["history"], pieces["history"], strict=True):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-3)
@@ -181,3 +186,52 @@ def test_text_to_text_restricted_choice(tiny_zoo, tmp_path):
         torch.device("cpu"),
     )
     assert 0 < probe["score"] <= 1 and probe["n_eval"] == 80
+
+
+# ---------------------------------------------------------------- nothing non-finite is a score
+def nan_backbone(weights):
+    weights["bert.encoder.layer.0.output.dense.weight"][0, 0] = float("nan")
+
+
+def test_nan_weights_fail_the_cell_and_the_probe_naming_why(tiny_zoo, tmp_path):
+    from tests.test_loading import copy_model
+
+    broken = copy_model(tiny_zoo / "base", tmp_path / "nan", edit_weights=nan_backbone)
+    cell = finetune_cell(
+        "a", "nan", "candidate", broken, "r", tiny_zoo / "prepared/demo_topic",
+        {**HP.as_dict(), "device": "cpu"}, 0, tmp_path / "c.json",
+    )  # fmt: skip
+    assert cell["status"] == "failed" and cell["score"] is None
+    assert cell["reason"] == "NonFiniteError: non-finite training loss at step 1"
+    settings = {"max_length": 48, "batch_size": 64, "pooling": "mean", "l2": 1e-3, "max_iter": 50}
+    probe = probe_candidate(
+        "nan", broken, "r", tiny_zoo / "prepared/demo_nli", settings, tmp_path / "p.json"
+    )
+    assert probe["status"] == "failed" and probe["score"] is None
+    assert re.fullmatch(  # every feature of every example
+        r"NonFiniteError: non-finite probe features of the training split: (\d+) of \1 values",
+        probe["reason"],
+    )
+
+
+def test_diverging_training_fails_at_the_step_it_diverges(tiny_zoo):
+    hp = Hyperparameters(**{**HP.as_dict(), "learning_rate": 1e30})
+    with pytest.raises(NonFiniteError, match=r"^non-finite training loss at step 2$"):
+        train_once(tiny_zoo, hp=hp)
+
+
+def test_non_finite_regression_outputs_are_no_score(tiny_zoo, tmp_path):
+    from model_recycling.modeling import encode
+    from model_recycling.train import ClassifierOutput, evaluate
+    from tests.test_loading import copy_model
+
+    broken = copy_model(tiny_zoo / "base", tmp_path / "nan", edit_weights=nan_backbone)
+    data = load_prepared(tiny_zoo / "prepared/demo_similarity")
+    model = load_classifier(broken, 1, True, torch.device("cpu"))
+    tokenizer = load_tokenizer(broken)
+    features, labels = encode(tokenizer, data.eval, 48), [ex["label"] for ex in data.eval]
+    with pytest.raises(NonFiniteError, match="^non-finite model outputs: 32 of 32 values$"):
+        evaluate(
+            model, ClassifierOutput(data, tokenizer), features, labels, "spearman",
+            tokenizer.pad_token_id, 32, torch.device("cpu"),
+        )  # fmt: skip
