@@ -12,6 +12,9 @@ in (0, 1) that fraction (rounded up); they are a seeded sample (sample_seed) and
 train before the dev set is held out. The entry must then say eval_split equal to train_split,
 so that every reader of the entry sees where the eval examples come from; an entry whose eval_split
 equals its train_split without eval_from_train is refused (it would evaluate on training data).
+
+A protocol (config `protocol`) decides how a task is prepared where ours and the reference's
+differ on purpose: the dev rule (dev_sets.py) and the input encoding, both recorded in meta.json.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from model_recycling.dev_sets import DEFAULT_METHOD, hold_out_dev
 from model_recycling.io import atomic_write_json, read_json, read_jsonl, write_jsonl
 from model_recycling.provenance import file_sha256, fingerprint, package_versions
 
@@ -31,6 +35,26 @@ SPLIT_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "eval": "eval.jsonl"}
 
 class TaskDataError(ValueError):
     """The data of a task does not match its registry entry."""
+
+
+# Where a protocol's choices differ. recommended: a stratified dev set; the first field is
+# segment A and the others segment B (modeling.encode). reference: the reference's dev rule, and
+# all fields joined into one sequence with the literal separator below (cut from the right).
+PROTOCOLS = {
+    "recommended": {"dev_method": "stratified", "input_encoding": "segments"},
+    "reference": {"dev_method": "ends", "input_encoding": "joined"},
+}
+DEFAULT_PROTOCOL = "recommended"
+REFERENCE_SEPARATOR = " <SEP> "
+
+
+def resolve_protocol(protocol: str, dev_holdout: dict) -> tuple[dict, str]:
+    """(dev rule, input encoding) that `protocol` gives: it sets dev_holdout.method's default,
+    an explicit dev_holdout.method wins."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol '{protocol}' is not one of {', '.join(PROTOCOLS)}")
+    choices = PROTOCOLS[protocol]
+    return {"method": choices["dev_method"], **dev_holdout}, choices["input_encoding"]
 
 
 def _bin_5(value):
@@ -133,9 +157,8 @@ def _as_list(split) -> list:
     return [split] if isinstance(split, str) else list(split)
 
 
-def _load_split(spec: TaskSpec, splits, dataset_dict):
-    from datasets import concatenate_datasets
-
+def _load_split(spec: TaskSpec, splits, dataset_dict) -> list:
+    """[(split name, dataset with the declared columns)] for each named split."""
     parts = []
     for split in _as_list(splits):
         if split not in dataset_dict:
@@ -150,42 +173,57 @@ def _load_split(spec: TaskSpec, splits, dataset_dict):
                     f"task '{spec.name}': column '{column}' is missing from split '{split}' of "
                     f"dataset '{spec.dataset}' (columns: {', '.join(part.column_names)})"
                 )
-        parts.append(part.select_columns([*dict.fromkeys([*spec.inputs, spec.label])]))
-    return parts[0] if len(parts) == 1 else concatenate_datasets(parts)
+        parts.append((split, part.select_columns([*dict.fromkeys([*spec.inputs, spec.label])])))
+    return parts
 
 
-def to_examples(spec: TaskSpec, rows) -> list:
-    """Rows (dicts with the declared columns) -> [{"texts": [...], "label": int | float}]."""
+def _examples_of(spec: TaskSpec, splits, dataset_dict) -> list:
+    examples = []
+    for split, rows in _load_split(spec, splits, dataset_dict):
+        examples.extend(to_examples(spec, rows, split))
+    return examples
+
+
+def _numeric_label(spec: TaskSpec, raw, where: str) -> float:
+    """A finite number, or an error: a NaN or inf label would train and score as a number."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not math.isfinite(value):
+        raise TaskDataError(
+            f"task '{spec.name}': label {raw!r} in column '{spec.label}' ({where}) is not a "
+            "finite number"
+        )
+    return value
+
+
+def to_examples(spec: TaskSpec, rows, split: str) -> list:
+    """Rows (dicts with the declared columns) of `split` -> [{"texts": [...], "label": ...}]."""
     index_of = {value: i for i, value in enumerate(spec.labels or [])}
     transform = LABEL_TRANSFORMS.get(spec.label_transform)
     examples = []
-    for row in rows:
+    for row_number, row in enumerate(rows):
         raw = row[spec.label]
         if raw in spec.drop_labels:
             continue
+        where = f"split '{split}', row {row_number}"
+        if isinstance(raw, float) or transform:  # NaN matches no declared label: say why
+            raw = _numeric_label(spec, raw, where)
         if transform:
             raw = transform(raw)
         if spec.is_regression:
-            label = float(raw)
+            label = _numeric_label(spec, raw, where)
         elif raw in index_of:
             label = index_of[raw]
         else:
             raise TaskDataError(
-                f"task '{spec.name}': label {raw!r} in column '{spec.label}' is not among the "
-                f"declared labels {spec.labels}"
+                f"task '{spec.name}': label {raw!r} in column '{spec.label}' ({where}) is not "
+                f"among the declared labels {spec.labels}"
             )
         texts = ["" if row[c] is None else str(row[c]) for c in spec.inputs]
         examples.append({"texts": texts, "label": label})
     return examples
-
-
-def hold_out_dev(train: list, large_threshold: int, large_size: int, small_fraction: float):
-    """Dev set held out of train, half from each end (the reference's rule): large_size examples
-    when train has at least large_threshold, else small_fraction of it."""
-    n_dev = large_size if len(train) >= large_threshold else math.ceil(len(train) * small_fraction)
-    head, tail = n_dev // 2, n_dev - n_dev // 2
-    dev = train[:head] + train[len(train) - tail :]
-    return train[head : len(train) - tail], dev
 
 
 def _seeded_indices(total: int, n: int, seed: int) -> list:
@@ -220,20 +258,26 @@ def load_task_dataset(spec: TaskSpec):
     )
 
 
-def build_splits(spec: TaskSpec, dataset_dict, dev_holdout: dict, sample_seed: int = 0) -> dict:
+def build_splits(
+    spec: TaskSpec,
+    dataset_dict,
+    dev_holdout: dict,
+    sample_seed: int = 0,
+    input_encoding: str = "segments",
+) -> dict:
     """Raw splits -> {"train", "dev", "eval"} example lists, following the registry entry."""
-    train = to_examples(spec, _load_split(spec, spec.train_split, dataset_dict))
+    train = _examples_of(spec, spec.train_split, dataset_dict)
     if spec.eval_from_train:
         try:
             train, evaluation = split_off_sample(train, spec.eval_from_train, sample_seed)
         except ValueError as err:
             raise TaskDataError(f"task '{spec.name}': eval_from_train: {err}") from None
     else:
-        evaluation = to_examples(spec, _load_split(spec, spec.eval_split, dataset_dict))
+        evaluation = _examples_of(spec, spec.eval_split, dataset_dict)
     if spec.dev_split:
-        dev = to_examples(spec, _load_split(spec, spec.dev_split, dataset_dict))
+        dev = _examples_of(spec, spec.dev_split, dataset_dict)
     else:
-        train, dev = hold_out_dev(train, **dev_holdout)
+        train, dev = hold_out_dev(train, dev_holdout, sample_seed, not spec.is_regression)
     evaluation = seeded_sample(evaluation, spec.eval_max_examples, sample_seed)
     train = seeded_sample(train, spec.train_max_examples, sample_seed)
     if not train or not dev or not evaluation:
@@ -241,16 +285,66 @@ def build_splits(spec: TaskSpec, dataset_dict, dev_holdout: dict, sample_seed: i
             f"task '{spec.name}': empty split after preparation "
             f"(train={len(train)}, dev={len(dev)}, eval={len(evaluation)})"
         )
-    return {"train": train, "dev": dev, "eval": evaluation}
+    _check_dev_classes(spec, dev, dev_holdout)
+    splits = {"train": train, "dev": dev, "eval": evaluation}
+    return {split: encode_inputs(rows, input_encoding) for split, rows in splits.items()}
+
+
+def _check_dev_classes(spec: TaskSpec, dev: list, dev_holdout: dict) -> None:
+    """A dev set of one class cannot tell checkpoints apart: the first one would be scored."""
+    if spec.is_regression or len({ex["label"] for ex in dev}) > 1:
+        return
+    if spec.dev_split:
+        source, advice = f"its dev split {spec.dev_split!r}", "declare a dev split with every class"
+    else:
+        method = dev_holdout.get("method", DEFAULT_METHOD)
+        source = f"dev_holdout.method '{method}'"
+        advice = (
+            "use dev_holdout.method 'stratified'"
+            if method == "ends"
+            else "the training split needs more than one class"
+        )
+    only = spec.names_of_labels()[dev[0]["label"]]
+    raise TaskDataError(
+        f"task '{spec.name}': the dev set ({source}) holds a single class ('{only}', "
+        f"{len(dev)} examples), so it cannot select a checkpoint; {advice}"
+    )
+
+
+def encode_inputs(examples: list, input_encoding: str) -> list:
+    """segments: the fields as they are. joined: the reference's encoding, all fields joined with
+    " <SEP> " into one text (so the tokenizer sees one segment, cut from the right)."""
+    if input_encoding == "segments":
+        return examples
+    if input_encoding != "joined":
+        raise ValueError(f"unknown input encoding '{input_encoding}'")
+    return [{**ex, "texts": [REFERENCE_SEPARATOR.join(ex["texts"])]} for ex in examples]
+
+
+def label_counts(spec: TaskSpec, examples: list) -> dict | None:
+    """Examples per class, in the task's label order (None for regression)."""
+    if spec.is_regression:
+        return None
+    counts = [0] * spec.num_labels
+    for example in examples:
+        counts[example["label"]] += 1
+    return dict(zip(spec.names_of_labels(), counts, strict=True))
 
 
 def prepare_task(
-    spec: TaskSpec, out_dir, dev_holdout: dict, sample_seed: int = 0, dataset_dict=None
+    spec: TaskSpec,
+    out_dir,
+    dev_holdout: dict,
+    sample_seed: int = 0,
+    dataset_dict=None,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> dict:
-    """Write train/dev/eval example files and meta.json (sizes, label names, fingerprint)."""
+    """Write train/dev/eval example files and meta.json (sizes, label counts, how the task was
+    prepared, fingerprint)."""
+    dev_rule, input_encoding = resolve_protocol(protocol, dev_holdout)
     if dataset_dict is None:
         dataset_dict = load_task_dataset(spec)
-    splits = build_splits(spec, dataset_dict, dev_holdout, sample_seed)
+    splits = build_splits(spec, dataset_dict, dev_rule, sample_seed, input_encoding)
     out_dir = Path(out_dir)
     for split, rows in splits.items():
         write_jsonl(out_dir / SPLIT_FILES[split], rows)
@@ -264,10 +358,15 @@ def prepare_task(
         "num_labels": spec.num_labels,
         "label_names": spec.names_of_labels(),
         "sizes": {split: len(rows) for split, rows in splits.items()},
-        "dev_holdout": None if spec.dev_split else dev_holdout,
+        "label_counts": {split: label_counts(spec, rows) for split, rows in splits.items()},
+        "protocol": protocol,
+        "input_encoding": input_encoding,
+        "dev_holdout": None if spec.dev_split else dev_rule,
         "sample_seed": sample_seed,
         "content_sha256": content,
-        "fingerprint": fingerprint({"spec": spec_dict, "content": content}),
+        "fingerprint": fingerprint(
+            {"spec": spec_dict, "content": content, "input_encoding": input_encoding}
+        ),
         "packages": package_versions(),
     }
     atomic_write_json(out_dir / "meta.json", meta)

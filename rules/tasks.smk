@@ -19,8 +19,10 @@ rule prepare_task:
         spec=lambda w: as_json(dataclasses.asdict(REGISTRY[w.task])),
         registries=config["task_registries"],
         dev_holdout=as_json(config["dev_holdout"]),
+        protocol=config["protocol"],
         out_dir=lambda w, output: os.path.dirname(output[0]),
     shell:
         "python scripts/prepare_task.py --registry {params.registries} --task {wildcards.task} "
-        "--dev-holdout {params.dev_holdout:q} --out-dir {params.out_dir} "
+        "--dev-holdout {params.dev_holdout:q} --protocol {params.protocol} "
+        "--out-dir {params.out_dir} "
         "> {log} 2>&1"

@@ -26,6 +26,7 @@ from model_recycling.tasks import (
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_PATH = ROOT / "resources/tasks/protocol.yaml"
 DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
+ENDS = {**DEV_HOLDOUT, "method": "ends"}  # the reference's rule (the default is stratified)
 
 # protocol.md's 36 target tasks; mnli is also the probe.
 PROTOCOL_TASKS = [
@@ -536,7 +537,7 @@ def test_3000_sampled_from_test(registry, name, tmp_path):
 def test_large_train_holds_out_500_from_each_end(registry):
     spec = registry["qqp"]
     n = 10050
-    splits = build_splits(spec, make_fixture("qqp", spec, sizes={"train": n}), DEV_HOLDOUT)
+    splits = build_splits(spec, make_fixture("qqp", spec, sizes={"train": n}), ENDS)
     dev = [i for _, i in map(origin, splits["dev"])]
     train = [i for _, i in map(origin, splits["train"])]
     assert dev == list(range(500)) + list(range(n - 500, n))
@@ -545,11 +546,30 @@ def test_large_train_holds_out_500_from_each_end(registry):
 
 def test_small_train_holds_out_ten_percent_from_both_ends(registry):
     spec = registry["cb"]
-    splits = build_splits(spec, make_fixture("cb", spec, sizes={"train": 250}), DEV_HOLDOUT)
+    splits = build_splits(spec, make_fixture("cb", spec, sizes={"train": 250}), ENDS)
     dev = [i for _, i in map(origin, splits["dev"])]
     assert len(dev) == 25
     assert dev == list(range(12)) + list(range(237, 250))
     assert len(splits["train"]) == 225
+
+
+def test_class_sorted_dbpedia_dev_holds_every_class_unless_the_reference_rule(registry, tmp_path):
+    """dbpedia's training split is grouped by class: the reference's rule gives a dev set of its
+    first and last class; the default stratified sample holds every class in its share."""
+    spec = registry["dbpedia"]
+    fixture = make_fixture("dbpedia", spec, sizes={"train": 14 * 80})
+    labels = fixture["train"][spec.label]
+    fixture["train"] = fixture["train"].select(sorted(range(len(labels)), key=labels.__getitem__))
+    meta = prepare_task(spec, tmp_path / "ours", DEV_HOLDOUT, dataset_dict=fixture)
+    assert meta["label_counts"]["dev"] == dict.fromkeys(DBPEDIA, 8)
+    assert meta["label_counts"]["train"] == dict.fromkeys(DBPEDIA, 72)
+    reference = prepare_task(
+        spec, tmp_path / "ref", DEV_HOLDOUT, dataset_dict=fixture, protocol="reference"
+    )
+    present = {k: n for k, n in reference["label_counts"]["dev"].items() if n}
+    assert present == {DBPEDIA[0]: 56, DBPEDIA[-1]: 56}
+    first = load_prepared(tmp_path / "ref").dev[0]["texts"]
+    assert first == ["title|train|1 <SEP> content|train|1"]  # row 1 is the first of class 0
 
 
 def test_just_below_the_threshold_uses_ten_percent(registry):
@@ -582,7 +602,7 @@ def test_isear_80_20_split(registry):
 
 def test_anli_pools_the_three_rounds(registry):
     spec = registry["anli"]
-    splits = build_splits(spec, make_fixture("anli", spec), DEV_HOLDOUT)
+    splits = build_splits(spec, make_fixture("anli", spec), ENDS)
     evaluation = [origin(x) for x in splits["eval"]]
     assert evaluation == [(f"test_r{r}", i) for r in (1, 2, 3) for i in range(12)]
     train = [origin(x) for x in splits["dev"][:6] + splits["train"] + splits["dev"][6:]]
