@@ -5,15 +5,17 @@ baseline page, per model a gain page with a chart, and an FAQ generated from the
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from model_recycling.candidate_pages import render_candidates
+from model_recycling.escaping import chart_text, code, front_matter_value, link, text
 from model_recycling.io import atomic_write_json, atomic_write_text
 from model_recycling.naming import safe_name
 from model_recycling.provenance import code_version, package_versions
+from model_recycling.tasks import DEFAULT_PROTOCOL, PROTOCOLS, resolve_protocol
 
 
 def fmt(value, digits=2) -> str:
@@ -21,18 +23,28 @@ def fmt(value, digits=2) -> str:
 
 
 def md_table(header: list, rows: list, align: list) -> str:
-    """align: 'l' or 'r' per column."""
+    """align: 'l' or 'r' per column. Every cell is escaped (escaping.text) unless it is Markup
+    (a link built with escaping.link, say)."""
     marks = {"l": ":---", "r": "---:"}
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines = [
+        "| " + " | ".join(map(text, header)) + " |",
+        "|" + "|".join(marks[a] for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(map(text, row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
 def front_matter(title: str, nav_order: int, parent: str | None = None, extra: str = "") -> str:
-    """Titles are JSON-quoted (valid YAML): model ids may contain ':' or '#'."""
-    parent_line = f"parent: {json.dumps(parent)}\n" if parent else ""
-    head = f"---\nlayout: default\ntitle: {json.dumps(title)}\n{parent_line}"
+    """Title and parent escaped; parent must be the escaped title of the parent page."""
+    parent_line = f"parent: {front_matter_value(parent)}\n" if parent else ""
+    head = f"---\nlayout: default\ntitle: {front_matter_value(title)}\n{parent_line}"
     return head + f"nav_order: {nav_order}\n{extra}---\n"
+
+
+DATA_FILES = (
+    "ranking.csv", "baseline.csv", "gains.csv", "cells.csv", "probes.csv", "invalid.csv",
+    "candidates.csv",
+)  # fmt: skip
 
 
 def gain_page_path(arch: str, model_id: str) -> str:
@@ -51,7 +63,7 @@ def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
     ax.barh(list(ordered.index), list(ordered.values), color=colors)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("gain over the pretrained baseline (points)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(chart_text(title), fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, metadata={"Software": None})
@@ -70,21 +82,26 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
         ranking = pd.read_csv(tables / "ranking.csv")
         gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
+        invalid = pd.read_csv(tables / "invalid.csv", keep_default_na=False)
         data_dir = out / "data" / arch
         data_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("ranking.csv", "baseline.csv", "gains.csv", "cells.csv", "probes.csv"):
+        for name in DATA_FILES:
             shutil.copyfile(tables / name, data_dir / name)
         tested_total += len(ranking)
         probed_total += info["counts"]["probed"]
 
-        _arch_ranking_page(out, arch, info, ranking, baseline, tasks, order)
+        _arch_ranking_page(out, arch, info, ranking, baseline, invalid, tasks, order)
         _baseline_page(out, arch, info, baseline, tasks, order)
+        render_candidates(
+            out, arch, info["base_id"], tables,
+            front_matter(f"{arch} candidates", order, parent="Rankings"),
+        )  # fmt: skip
         for _, row in ranking.iterrows():
             _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
-        base_cell = f"[{info['base_id']}]({arch}_pretrain_scores_table.md)"
+        base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
         if len(ranking):
             best = ranking.iloc[0]
-            best_cell = f"[{best.model_id}]({gain_page_path(arch, best.model_id)})"
+            best_cell = link(best.model_id, gain_page_path(arch, best.model_id))
             best_avg = fmt(best.avg)
         else:
             best_cell, best_avg = "none fully tested yet", ""
@@ -94,7 +111,7 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
                 best_cell,
                 best_avg,
                 fmt(baseline.loc["avg", "mean"]),
-                f"[link]({arch}_table.md)",
+                link("link", f"{arch}_table.md"),
             ]
         )
 
@@ -111,6 +128,7 @@ def run_manifest(archs: dict, settings: dict) -> dict:
     models = {}
     for arch, info in sorted(archs.items()):
         cells = pd.read_csv(Path(info["tables_dir"]) / "cells.csv")
+        cells = cells[cells.invalid.isna()]  # an invalid record's revision made nothing here
         pairs = cells[["model_id", "model_revision"]].drop_duplicates().itertuples(index=False)
         models[arch] = {model_id: revision for model_id, revision in pairs}
     config = {k: v for k, v in settings.items() if k != "task_meta"}
@@ -157,36 +175,59 @@ def _rankings_page(out: Path, archs: dict) -> None:
     for arch, info in sorted(archs.items()):
         counts = info["counts"]
         lines.append(
-            f"- [{arch}]({arch}_table.md) (base: {info['base_id']}): {counts['listed']} candidates "
-            f"listed, {counts['excluded']} excluded, {counts['probed']} ranked by the probe, "
-            f"{counts['probe_failed']} failed, {counts['tested']} fully tested\n"
+            f"- {link(arch, f'{arch}_table.md')} (base: {text(info['base_id'])}): "
+            f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
+            f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
+            f"{counts['tested']} fully tested{_invalid_note(counts)} "
+            f"({link('every candidate and why', f'{arch}_candidates.md')})\n"
         )
     atomic_write_text(out / "Rankings.md", "".join(lines))
 
 
-def _arch_ranking_page(out, arch, info, ranking, baseline, tasks, order) -> None:
+def _invalid_note(counts: dict) -> str:
+    n = counts.get("invalid", 0)
+    return f", {n} invalid record{'s' if n != 1 else ''}" if n else ""
+
+
+def _invalid_section(invalid: pd.DataFrame) -> str:
+    """Records that failed validation (model_recycling/validation.py): shown, never ranked."""
+    if not len(invalid):
+        return ""
+    rows = [[r.kind, code(r.path), r.model_id, r.reason] for r in invalid.itertuples()]
+    return (
+        "\n## Invalid records\n\n"
+        "These result files failed validation (schema, score range, counts, evaluation size, "
+        "task data or model revision) and count nowhere on these pages.\n\n"
+        + md_table(["kind", "file", "model", "reason"], rows, ["l", "l", "l", "l"])
+    )
+
+
+def _arch_ranking_page(out, arch, info, ranking, baseline, invalid, tasks, order) -> None:
     header = ["model_name", "avg", "probe", *tasks]
     rows = [
         [
-            f"[{info['base_id']} (baseline)]({arch}_pretrain_scores_table.md)",
+            link(f"{info['base_id']} (baseline)", f"{arch}_pretrain_scores_table.md"),
             fmt(baseline.loc["avg", "mean"]),
             "",
             *(fmt(baseline.loc[t, "mean"]) for t in tasks),
         ]
     ]
     for _, row in ranking.iterrows():
-        link = f"[{row.model_id}]({gain_page_path(arch, row.model_id)})"
-        rows.append([link, fmt(row.avg), fmt(row.probe_score), *(fmt(row[t]) for t in tasks)])
-    text = (
-        front_matter(arch, order, parent="Rankings") + f"# {arch}: ranking of base models\n\n"
-        f"Base model: {info['base_id']}. Fully tested models sorted by their average over "
+        name = link(row.model_id, gain_page_path(arch, row.model_id))
+        rows.append([name, fmt(row.avg), fmt(row.probe_score), *(fmt(row[t]) for t in tasks)])
+    page = (
+        front_matter(arch, order, parent="Rankings") + f"# {text(arch)}: ranking of base models\n\n"
+        f"Base model: {text(info['base_id'])}. Fully tested models sorted by their average over "
         f"{len(tasks)} tasks (x100); the first row is the pretrained model (mean over its seeds). "
         "`probe` is the linear-probe score used to pick the models to test; it is not part of "
         "the average.\n\n" + md_table(header, rows, ["l"] + ["r"] * (len(header) - 1)) + "\n"
+        f"Every candidate, ranked by the probe, failed or excluded, with the reason: "
+        f"[{text(arch)} candidates]({arch}_candidates.md).\n\n"
         f"Download: [ranking](data/{arch}/ranking.csv), [gains](data/{arch}/gains.csv), "
-        f"[every cell](data/{arch}/cells.csv), [probe scores](data/{arch}/probes.csv).\n"
+        f"[every cell](data/{arch}/cells.csv), [probe scores](data/{arch}/probes.csv), "
+        f"[invalid records](data/{arch}/invalid.csv).\n" + _invalid_section(invalid)
     )
-    atomic_write_text(out / f"{arch}_table.md", text)
+    atomic_write_text(out / f"{arch}_table.md", page)
 
 
 def _baseline_page(out, arch, info, baseline, tasks, order) -> None:
@@ -199,42 +240,87 @@ def _baseline_page(out, arch, info, baseline, tasks, order) -> None:
         ]
         for t in [*tasks, "avg"]
     ]
-    text = (
+    page = (
         front_matter(f"{arch} baseline", order, parent="Rankings")
-        + f"# {info['base_id']}: pretrained baseline\n\n"
+        + f"# {text(info['base_id'])}: pretrained baseline\n\n"
         "Mean and standard deviation over the baseline seeds (x100). For `avg`, the standard "
         "deviation is that of the per-seed averages.\n\n"
         + md_table(["task", "mean", "std", "seeds"], rows, ["l", "r", "r", "r"])
         + f"\nDownload: [baseline](data/{arch}/baseline.csv).\n"
     )
-    atomic_write_text(out / f"{arch}_pretrain_scores_table.md", text)
+    atomic_write_text(out / f"{arch}_pretrain_scores_table.md", page)
 
 
 def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
-    page = out / gain_page_path(arch, row.model_id)
-    chart = page.with_suffix(".png")
+    path = out / gain_page_path(arch, row.model_id)
+    chart = path.with_suffix(".png")
     gain_chart(gains, f"{row.model_id} vs {info['base_id']}", chart)
     rows = [
         [t, fmt(row[t]), fmt(baseline.loc[t, "mean"]), fmt(gains[t])]
         for t in gains.sort_values(ascending=False).index
     ]
-    text = (
-        front_matter(row.model_id, 100, extra="nav_exclude: true\n") + f"# {row.model_id}\n\n"
-        f"Revision `{row.revision}`, as a base model instead of {info['base_id']}: average "
-        f"{fmt(row.avg)} vs {fmt(baseline.loc['avg', 'mean'])} (gain {fmt(row.gain_avg)}).\n\n"
+    page = (
+        front_matter(row.model_id, 100, extra="nav_exclude: true\n") + f"# {text(row.model_id)}\n\n"
+        f"Revision {code(row.revision)}, as a base model instead of {text(info['base_id'])}: "
+        f"average {fmt(row.avg)} vs {fmt(baseline.loc['avg', 'mean'])} "
+        f"(gain {fmt(row.gain_avg)}).\n\n"
         f"![per-task gain over the pretrained baseline]({chart.name})\n\n"
         + md_table(["task", "score", "baseline", "gain"], rows, ["l", "r", "r", "r"])
     )
-    atomic_write_text(page, text)
+    atomic_write_text(path, page)
+
+
+DEV_METHOD_TEXT = {
+    "stratified": "a seeded random sample in which each class keeps its share of train "
+    "(regression: a plain seeded sample)",
+    "ends": "half from each end of train (the reference's rule)",
+}
+INPUT_ENCODING_TEXT = {
+    "segments": "the first input field is segment A and the other fields, joined by the "
+    "tokenizer's separator, segment B; the longer one is cut first to fit `max_length` tokens",
+    "joined": "all input fields are joined with the literal ` <SEP> ` into one sequence, cut at "
+    "`max_length` tokens from the right (the reference's encoding)",
+}
 
 
 def _holdout_rule(rule: dict) -> str:
-    if not rule:
-        return "as each task declares"
     return (
-        f"{rule['large_size']:,} examples, half from each end, when train has at least "
-        f"{rule['large_threshold']:,} examples, else {rule['small_fraction']:.0%} of it"
+        f"{rule['large_size']:,} examples when train has at least {rule['large_threshold']:,} "
+        f"examples, else {rule['small_fraction']:.0%} of it: {DEV_METHOD_TEXT[rule['method']]}"
     )
+
+
+def _protocol_section(settings: dict) -> str:
+    """What `protocol` ran and what it means; an explicit dev_holdout.method is named."""
+    protocol = settings.get("protocol", DEFAULT_PROTOCOL)
+    rule, encoding = resolve_protocol(protocol, settings["dev_holdout"])
+    own_method = PROTOCOLS[protocol]["dev_method"]
+    override = (
+        f" (`dev_holdout.method: {rule['method']}` in the config, instead of the protocol's "
+        f"`{own_method}`)"
+        if rule["method"] != own_method
+        else ""
+    )
+    meaning = (
+        "the reference's choices, to reproduce its numbers"
+        if protocol == "reference"
+        else "where it differs from the reference on purpose, so that the dev set can select "
+        "a checkpoint; `protocol: reference` reproduces the reference's choices"
+    )
+    return (
+        f"## Which protocol ran?\n`protocol: {protocol}`: {meaning}.\n\n"
+        f"- Dev set (early stopping, checkpoint choice): {_holdout_rule(rule)}{override}; a task "
+        "that declares a dev split uses it. A classification dev set of a single class stops "
+        "the task's preparation.\n"
+        f"- Inputs: {INPUT_ENCODING_TEXT[encoding]}.\n\n"
+    )
+
+
+def _dev_cell(meta: dict) -> str:
+    """Dev size, and per class in the task's label order (recorded at preparation)."""
+    counts = (meta.get("label_counts") or {}).get("dev")
+    per_class = f" ({' / '.join(str(n) for n in counts.values())})" if counts else ""
+    return f"{meta['sizes']['dev']}{per_class}"
 
 
 def faq_page(settings: dict) -> str:
@@ -254,6 +340,7 @@ def faq_page(settings: dict) -> str:
                 spec["dataset"] + (f" / {spec['config']}" if spec["config"] else ""),
                 f"{split} ({meta['sizes']['eval']})",
                 meta["sizes"]["train"],
+                _dev_cell(meta),
                 meta["metric"],
             ]
         )
@@ -275,11 +362,14 @@ def faq_page(settings: dict) -> str:
         "## Finetuning hyperparameters\n"
         + md_table(["setting", "value"], hp_rows, ["l", "l"])
         + "\nAdamW with a linear schedule; early stopping on a dev set held out of the training "
-        f"split ({_holdout_rule(settings['dev_holdout'])}); the best dev checkpoint is scored.\n\n"
-        "## Tasks\n"
+        "split (see below); the best dev checkpoint is scored.\n\n"
+        + _protocol_section(settings)
+        + "## Tasks\n"
         + md_table(
-            ["task", "dataset", "evaluated on (n)", "train", "metric"],
+            ["task", "dataset", "evaluated on (n)", "train", "dev (per class)", "metric"],
             task_rows,
-            ["l", "l", "l", "r", "l"],
+            ["l", "l", "l", "r", "r", "l"],
         )
+        + "\ndev (per class): the dev set's size, and its examples per class in the order of the "
+        "task's labels.\n"
     )

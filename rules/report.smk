@@ -13,6 +13,7 @@ rule aggregate:
         candidates=f"{ARCH}/candidates.tsv",
         selection=f"{ARCH}/selected.tsv",
         metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
+        probe_meta=f"results/tasks/{config['probe']['task']}/meta.json",
     output:
         tables=multiext(
             f"{ARCH}/tables/",
@@ -21,6 +22,8 @@ rule aggregate:
             "gains.csv",
             "cells.csv",
             "probes.csv",
+            "invalid.csv",
+            "candidates.csv",
             "counts.json",
         ),
     log:
@@ -29,13 +32,18 @@ rule aggregate:
         "../envs/workflow.yaml"
     params:
         base_id=lambda w: base_id(w.arch),
+        # Cells count only at the revision the run uses now (validation.py).
+        base_revision=lambda w: model_revision(w.arch, safe_name(base_id(w.arch))),
+        base_dir=lambda w: model_dir(w.arch, safe_name(base_id(w.arch))),
         arch_dir=lambda w, input: os.path.dirname(input.candidates),
         out_dir=lambda w, output: os.path.dirname(output.tables[0]),
         settings=as_json({k: config[k] for k in ("targets", "seeds", "baseline_seeds")}),
     shell:
         "python scripts/aggregate.py --arch-dir {params.arch_dir} "
-        "--base-id {params.base_id:q} --settings {params.settings:q} "
-        "--task-metas {input.metas} --candidates {input.candidates} "
+        "--base-id {params.base_id:q} --base-revision {params.base_revision:q} "
+        "--base-dir {params.base_dir:q} --settings {params.settings:q} "
+        "--task-metas {input.metas} --probe-meta {input.probe_meta} "
+        "--candidates {input.candidates} "
         "--selection {input.selection} --out-dir {params.out_dir} "
         "> {log} 2>&1"
 

@@ -1,17 +1,33 @@
 """Selection, aggregation and pages on hand-made cells (every number known in advance)."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
+import yaml
 
 from model_recycling.aggregate import aggregate_architecture
+from model_recycling.escaping import text
 from model_recycling.naming import safe_name
 from model_recycling.render import render_site
 from model_recycling.selection import select_top_k
 
 TASKS = ["t_acc", "t_reg"]
 FINGERPRINTS = {"t_acc": "fa", "t_reg": "fr"}
+METAS = {
+    t: {"task": t, "metric": m, "sizes": {"eval": 100}, "fingerprint": FINGERPRINTS[t]}
+    for t, m in (("t_acc", "accuracy"), ("t_reg", "spearman"))
+}
+PROBE_META = {"task": "p", "metric": "accuracy", "sizes": {"eval": 10}, "fingerprint": "fp"}
+MODELS = ["base", "org/good", "bad", "half", "stale", "failed"]
+REVISIONS = {m: "rev-" + m for m in MODELS}
+
+
+def aggregate(arch_dir, out, revisions=REVISIONS, base_id="base"):
+    return aggregate_architecture(
+        arch_dir, base_id, TASKS, [0], [0, 1], METAS, PROBE_META, revisions, out
+    )
 
 
 def write_cell(arch_dir, model_id, task, seed, score, status="ok", fingerprint=None):
@@ -23,6 +39,7 @@ def write_cell(arch_dir, model_id, task, seed, score, status="ok", fingerprint=N
         "task": task,
         "seed": seed,
         "status": status,
+        "reason": "boom" if status == "failed" else "",
         "score": score,
         "metric": "accuracy" if task == "t_acc" else "spearman",
         "n_eval": 100,
@@ -35,7 +52,7 @@ def write_cell(arch_dir, model_id, task, seed, score, status="ok", fingerprint=N
 
 @pytest.fixture
 def arch_dir(tmp_path):
-    arch = tmp_path / "arch"
+    arch = tmp_path / "results" / "architectures" / "arch"  # as a run lays it out
     for seed, (acc, reg) in enumerate([(0.50, 0.10), (0.60, 0.30)]):
         write_cell(arch, "base", "t_acc", seed, acc)
         write_cell(arch, "base", "t_reg", seed, reg)
@@ -50,14 +67,17 @@ def arch_dir(tmp_path):
     write_cell(arch, "failed", "t_reg", 0, 0.5)
     (arch / "probe").mkdir()
     for model, score in [("org/good", 0.8), ("bad", 0.6)]:
-        probe = {"model_id": model, "model_revision": "r", "status": "ok", "score": score}
+        probe = {
+            "model_id": model, "model_revision": "rev-" + model, "status": "ok", "score": score,
+            "n_correct": round(score * 10), "n_eval": 10, "task_fingerprint": "fp",
+        }  # fmt: skip
         (arch / "probe" / f"{safe_name(model)}.json").write_text(json.dumps(probe))
     return arch
 
 
 def test_tables_from_cells(arch_dir, tmp_path):
     out = tmp_path / "tables"
-    tables = aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, out)
+    tables = aggregate(arch_dir, out)
     baseline, ranking = tables["baseline"], tables["ranking"]
     assert baseline.loc["t_acc", "mean"] == pytest.approx(55.0)
     assert baseline.loc["t_acc", "std"] == pytest.approx(pd.Series([50, 60]).std())
@@ -75,18 +95,30 @@ def test_tables_from_cells(arch_dir, tmp_path):
     assert list(written.columns[-2:]) == TASKS and written.loc[0, "t_acc"] == pytest.approx(70.0)
 
 
-def test_cell_in_the_wrong_place_is_refused(arch_dir, tmp_path):
+def test_cell_in_the_wrong_place_is_invalid(arch_dir, tmp_path):
     src = arch_dir / "cells" / "bad" / "t_acc" / "seed0.json"
-    dest = arch_dir / "cells" / "bad" / "t_reg" / "seed5.json"
-    dest.write_text(src.read_text())
-    with pytest.raises(ValueError, match="does not match its content"):
-        aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tmp_path / "o")
+    dest = arch_dir / "cells" / "bad" / "t_reg" / "seed0.json"
+    dest.write_text(src.read_text())  # bad's t_reg cell now holds its t_acc result
+    tables = aggregate(arch_dir, tmp_path / "o")
+    assert list(tables["ranking"].model_id) == ["org/good"]
+    invalid = tables["invalid"].set_index("path")
+    assert "does not match" in invalid.loc[str(dest), "reason"]
+    assert "stale" in set(invalid.model_id)  # and the cell computed on other task data
 
 
-def test_missing_baseline_is_an_error(arch_dir, tmp_path):
+def test_missing_baseline_names_tasks_seeds_reasons_and_logs(arch_dir, tmp_path):
     (arch_dir / "cells" / "base" / "t_reg" / "seed1.json").unlink()
-    with pytest.raises(ValueError, match="baseline base"):
-        aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tmp_path / "o")
+    write_cell(arch_dir, "base", "t_acc", 0, None, status="failed")
+    write_cell(arch_dir, "base", "t_acc", 1, 0.5, fingerprint="old")
+    with pytest.raises(ValueError) as caught:
+        aggregate(arch_dir, tmp_path / "o")
+    message = str(caught.value)
+    logs = tmp_path / "results" / "logs" / "finetune" / "arch" / "base"
+    assert message.startswith("baseline base: cells missing or failed")
+    assert f"t_reg seed 1: missing (log: {logs / 't_reg' / 'seed1.log'})" in message
+    assert f"t_acc seed 0: failed: boom (log: {logs / 't_acc' / 'seed0.log'})" in message
+    assert "t_acc seed 1: invalid: task fingerprint old is not the current fa" in message
+    assert "t_reg seed 0" not in message  # only what is wrong
 
 
 def test_selection_ranks_and_keeps_failures():
@@ -114,7 +146,7 @@ def test_selection_ranks_and_keeps_failures():
 
 def test_pages(arch_dir, tmp_path):
     tables = tmp_path / "tables"
-    aggregate_architecture(arch_dir, "base", TASKS, [0], [0, 1], FINGERPRINTS, tables)
+    aggregate(arch_dir, tables)
     counts = {
         "listed": 9,
         "excluded": 2,
@@ -127,7 +159,8 @@ def test_pages(arch_dir, tmp_path):
     meta = {
         t: {
             "spec": {"dataset": "d", "config": None, "eval_split": "test"},
-            "sizes": {"eval": 100, "train": 10},
+            "sizes": {"eval": 100, "train": 10, "dev": 2},
+            "label_counts": {"dev": {"a": 1, "b": 1}},
             "metric": "accuracy",
             "fingerprint": "f" + t,
         }
@@ -141,7 +174,8 @@ def test_pages(arch_dir, tmp_path):
         "task_meta": meta,
         "finetune": {"learning_rate": 5e-5},
         "probe": {"task": "p", "pooling": "mean"},
-        "dev_holdout": {},
+        "protocol": "reference",
+        "dev_holdout": {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1},
     }
     site = tmp_path / "site"
     render_site(
@@ -159,9 +193,67 @@ def test_pages(arch_dir, tmp_path):
         < ranking_page.index("bad")
     )
     assert (site / "model_gain_chart/demo/org~2fgood.png").read_bytes()[:4] == b"\x89PNG"
-    assert "| learning_rate | 5e-05 |" in (site / "faq.md").read_text()
+    # the stale cell (other task data) is listed as invalid with its file, and ranks nowhere
+    invalid = ranking_page.split("## Invalid records", 1)[1]
+    stale = arch_dir / "cells" / "stale" / "t_acc" / "seed0.json"
+    assert f"| cell | <code>{stale}</code> | stale | task fingerprint old is not" in invalid
+    assert "stale" not in ranking_page.split("## Invalid records", 1)[0]
+    faq = (site / "faq.md").read_text()
+    assert "| learning_rate | 5e-05 |" in faq
+    assert "`protocol: reference`" in faq and "| 10 | 2 (1 / 1) | accuracy |" in faq
     manifest = json.loads((site / "manifest.json").read_text())
     assert manifest["model_revisions"]["demo"]["org/good"] == "rev-org/good"
     assert manifest["task_fingerprints"] == {"t_acc": "ft_acc", "t_reg": "ft_reg"}
     assert manifest["seeds"] == {"candidates": [0], "baseline": [0, 1]}
     assert manifest["packages"]["torch"] and manifest["code_version"]["package_sha256"]
+
+
+EVIL_ID = "x|y <script>alert(1)</script> {{ site.x }} {% include e %} [z](javascript:1) $\\bad$"
+EVIL_BASE = "base|<b>{{ page.title }}</b>"
+
+
+def test_hostile_names_are_escaped_on_every_page(tmp_path):
+    """Model ids and configured strings reach the pages as text: no table breaks, no HTML, no
+    Liquid, no markdown link, and the chart title is no mathtext."""
+    arch = tmp_path / "results" / "architectures" / "arch"
+    for seed in (0, 1):
+        write_cell(arch, EVIL_BASE, "t_acc", seed, 0.5)
+        write_cell(arch, EVIL_BASE, "t_reg", seed, 0.1)
+    write_cell(arch, EVIL_ID, "t_acc", 0, 0.7)
+    write_cell(arch, EVIL_ID, "t_reg", 0, 0.2)
+    (arch / "probe").mkdir()
+    revisions = {m: "rev-" + m for m in (EVIL_BASE, EVIL_ID)}
+    tables = tmp_path / "tables"
+    aggregate(arch, tables, revisions=revisions, base_id=EVIL_BASE)
+    counts = {"listed": 1, "excluded": 0, "probed": 0, "probe_failed": 0, "tested": 1}
+    meta = {
+        t: {
+            "spec": {"dataset": "d|<i>{% x %}</i>", "config": "{{c}}", "eval_split": "test"},
+            "sizes": {"eval": 100, "train": 10, "dev": 2},
+            "metric": METAS[t]["metric"],
+            "fingerprint": FINGERPRINTS[t],
+        }
+        for t in TASKS
+    }
+    settings = {
+        "targets": TASKS, "seeds": [0], "baseline_seeds": [0, 1], "top_k": 1, "task_meta": meta,
+        "finetune": {"learning_rate": 5e-5}, "probe": {"task": "p", "pooling": "mean"},
+        "dev_holdout": {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1},
+    }  # fmt: skip
+    site = tmp_path / "site"
+    info = {"base_id": EVIL_BASE, "tables_dir": tables, "counts": counts}
+    render_site(site, {"demo": info}, settings)
+
+    pages = {page.name: page.read_text() for page in site.rglob("*.md")}
+    gain_page = pages[f"{safe_name(EVIL_ID)}.md"]
+    assert f"# {text(EVIL_ID)}\n" in gain_page and "&#124;" in gain_page
+    assert (site / f"model_gain_chart/demo/{safe_name(EVIL_ID)}.png").stat().st_size > 1000
+    for name, page in pages.items():
+        for raw in ("<script", "<b>", "<i>", "{{", "{%", "](javascript"):
+            assert raw not in page, (name, raw)
+        front, body = page.split("---\n", 2)[1:]
+        assert "<" not in yaml.safe_load(front)["title"]
+        for table in re.findall(r"(?:^\|.*\|\n)+", body, re.M):
+            widths = {line.count("|") for line in table.splitlines()}
+            assert len(widths) == 1, (name, table)  # every row has the header's columns
+    assert text(EVIL_BASE) in pages["index.md"] and "d&#124;&#60;i&#62;" in pages["faq.md"]

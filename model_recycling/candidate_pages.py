@@ -1,0 +1,130 @@
+"""Where every candidate ended, per architecture: ranked by the probe, failed (at probing or in a
+finetuning cell) with its reason, or excluded at listing with its reason. A reader sees why a model
+is not in the ranking without opening a log; `candidates.csv` holds the same rows for download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from model_recycling.escaping import text
+from model_recycling.io import atomic_write_text
+from model_recycling.selection import read_selection
+from model_recycling.sources import read_candidates
+
+CSV_COLUMNS = ["model_id", "revision", "outcome", "probe_rank", "probe_score", "reason"]
+
+
+def candidate_outcomes(candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set) -> list:
+    """One row per listed model, in page order: probe ranking first, then failures, then
+    exclusions. `outcome` is one of tested, selected, probed, failed, excluded."""
+    selection = {row["model_id"]: row for row in read_selection(selection_tsv)}
+    # cells: the current tasks and seeds; "invalid" holds the validation reason ("" when valid)
+    failed_cells = cells[(cells.status != "ok") | (cells.invalid != "")]
+    failed_cells = failed_cells.sort_values(["task", "seed"])
+    rows = []
+    for candidate in read_candidates(candidates_tsv):
+        row = {"model_id": candidate.model_id, "revision": candidate.revision}
+        probe = selection.get(candidate.model_id)
+        if candidate.status != "ok":
+            row.update(outcome="excluded", reason=candidate.reason)
+        elif probe is None:
+            continue  # filtered out by the config (candidates.only / exclude): not a result
+        elif probe["status"] != "ok":
+            row.update(outcome="failed", reason=f"probe: {probe['reason']}")
+        else:
+            mine = failed_cells[failed_cells.model_id == candidate.model_id]
+            reasons = [
+                f"{c.task} seed {c.seed}: "
+                + (f"invalid record: {c.invalid}" if c.invalid else c.reason)
+                for c in mine.itertuples()
+            ]
+            outcome = "tested" if candidate.model_id in tested else "probed"
+            if reasons:
+                outcome = "failed"
+            elif probe["selected"] == "yes" and outcome == "probed":
+                outcome = "selected"
+            row.update(
+                outcome=outcome,
+                probe_rank=int(probe["rank"]),
+                probe_score=float(probe["probe_score"]) * 100,
+                reason="; ".join(reasons),
+            )
+        rows.append({column: row.get(column, "") for column in CSV_COLUMNS})
+    order = {"excluded": 2}
+    return sorted(
+        rows,
+        key=lambda r: (
+            order.get(r["outcome"], 1 if r["probe_rank"] == "" else 0),
+            r["probe_rank"] if r["probe_rank"] != "" else 0,
+            r["model_id"],
+        ),
+    )
+
+
+def write_candidates_csv(path, rows: list) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_candidates_csv(path) -> list:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _table(header: list, rows: list) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> str:
+    ranked = [r for r in rows if r["probe_rank"] != ""]
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    excluded = [r for r in rows if r["outcome"] == "excluded"]
+    parts = [
+        front_matter,
+        f"# {text(arch)}: every candidate\n\n",
+        f"Base model: {text(base_id)}. {len(rows)} candidates: {len(ranked)} ranked by the probe, "
+        f"{len(failed)} failed, {len(excluded)} excluded at listing. Download: "
+        f"[candidates.csv](data/{arch}/candidates.csv).\n\n",
+        "## Ranked by the probe\n\n",
+        "`tested`: fully finetuned (see the ranking); `selected`: chosen for finetuning, cells "
+        "not complete yet; `failed`: a finetuning cell failed (reason below).\n\n",
+        _table(
+            ["rank", "model", "probe", "outcome"],
+            [
+                [
+                    r["probe_rank"],
+                    text(r["model_id"]),
+                    f"{float(r['probe_score']):.2f}",
+                    r["outcome"],
+                ]
+                for r in ranked
+            ],
+        ),
+    ]
+    for title, group in (("Failed", failed), ("Excluded at listing", excluded)):
+        parts.append(f"\n## {title}\n\n")
+        if not group:
+            parts.append("None.\n")
+            continue
+        parts.append(
+            _table(["model", "reason"], [[text(r["model_id"]), text(r["reason"])] for r in group])
+        )
+    return "".join(parts)
+
+
+def render_candidates(out: Path, arch: str, base_id: str, tables_dir, front_matter: str) -> None:
+    """The page and its download, from the aggregate step's candidates.csv."""
+    rows = read_candidates_csv(Path(tables_dir) / "candidates.csv")
+    atomic_write_text(
+        out / f"{arch}_candidates.md", candidates_page(arch, base_id, rows, front_matter)
+    )
