@@ -13,6 +13,15 @@ Shell rules wrap GPU commands::
 The wrapper claims a device, sets CUDA_VISIBLE_DEVICES and then *execs* CMD: the job becomes the
 lock holder itself (same pid, signals reach it directly, its exit code is the exit code), so the
 device stays claimed exactly as long as the job, or any child it forked, still runs.
+
+Lock files live at predictable paths, so they are opened defensively: never through a symlink
+(O_NOFOLLOW), only a regular file with a single link, never truncated. The default lock folder is
+private: created 0700 and refused when another user owns it or others may write to it. To
+coordinate several users, point MODEL_RECYCLING_GPU_LOCK_DIR (or --lock-dir) at a shared folder:
+one others may write to is accepted there only with the sticky bit set (``chmod 1777`` or
+``chmod 3770`` for a group), so that nobody can delete or replace another user's lock file (which
+would let two jobs hold "the same" lock). Lock files are created readable by all (0644): flock works
+on a read-only descriptor, so another user can claim a device whose lock file someone else created.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import fcntl
 import glob
 import os
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -33,6 +43,11 @@ VISIBLE = "CUDA_VISIBLE_DEVICES"
 SLOT = "MODEL_RECYCLING_GPU_SLOT"
 COUNT = "MODEL_RECYCLING_GPU_COUNT"
 LOCK_DIR = "MODEL_RECYCLING_GPU_LOCK_DIR"
+PID_WIDTH = 12  # the pid record, always this long, so it is overwritten in place, never truncated
+
+
+class UnsafeLockPath(OSError):
+    """A lock folder or file that someone else could use to redirect or break our writes."""
 
 
 def _log(message: str) -> None:
@@ -59,11 +74,36 @@ def visible_devices(env=os.environ) -> list[str]:
 
 
 def default_lock_dir(env=os.environ) -> Path:
-    """Per user, because the lock files of one user cannot be reopened by another; point
-    MODEL_RECYCLING_GPU_LOCK_DIR at a shared folder to coordinate several users."""
+    """Per user, in the temp folder; MODEL_RECYCLING_GPU_LOCK_DIR names another (maybe shared)."""
     if env.get(LOCK_DIR):
         return Path(env[LOCK_DIR])
     return Path(tempfile.gettempdir()) / f"model-recycling-gpu-locks-{os.getuid()}"
+
+
+def prepare_lock_dir(lock_dir: Path, configured: bool) -> None:
+    """Create lock_dir (0700) if missing, and refuse one where others could plant or remove lock
+    files: a private (default) folder must be ours, a real folder, and writable by us alone; a
+    configured folder may be shared, but then only with the sticky bit."""
+    lock_dir.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        lock_dir.mkdir(mode=0o700)
+    info = os.stat(lock_dir) if configured else os.lstat(lock_dir)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeLockPath(f"GPU lock folder {lock_dir} is not a folder (a symlink?)")
+    others_write = info.st_mode & 0o022
+    if configured:
+        if others_write and not info.st_mode & stat.S_ISVTX:
+            raise UnsafeLockPath(
+                f"shared GPU lock folder {lock_dir} is writable by others without the sticky bit "
+                f"(anyone could replace a lock file); run: chmod +t {lock_dir}"
+            )
+        return
+    if info.st_uid != os.getuid() or others_write:
+        raise UnsafeLockPath(
+            f"GPU lock folder {lock_dir} is owned by uid {info.st_uid} with mode "
+            f"{stat.S_IMODE(info.st_mode):o}; it must be yours and writable by you alone. Remove "
+            f"it, or set {LOCK_DIR} to a folder of your own"
+        )
 
 
 def _already_assigned(env) -> bool:
@@ -72,22 +112,47 @@ def _already_assigned(env) -> bool:
     return VISIBLE in env and ("SLURM_JOB_ID" in env or SLOT in env)
 
 
+def _open_lock_file(path: Path) -> tuple[int, bool]:
+    """(fd, writable) of the regular file at path, created if missing; never follows a symlink,
+    never blocks (a FIFO), never truncates."""
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags | os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        os.fchmod(fd, 0o644)  # whatever the umask: others sharing the folder open it read-only
+        return fd, True
+    except FileExistsError:
+        pass
+    try:
+        try:
+            return os.open(path, flags | os.O_RDWR), True
+        except PermissionError:  # another user's lock file in a shared folder
+            return os.open(path, flags | os.O_RDONLY), False
+    except OSError as err:  # ELOOP: a symlink; ENXIO: a socket
+        raise UnsafeLockPath(f"refusing GPU lock file {path}: {err.strerror}") from None
+
+
 def _try_lock(path: Path) -> int | None:
     """An open fd holding the exclusive lock on path, or None when someone else holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd, writable = _open_lock_file(path)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        kind = "has other hard links" if stat.S_ISREG(info.st_mode) else "is not a regular file"
+        raise UnsafeLockPath(f"refusing GPU lock file {path}: it {kind}")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    # For humans: who holds it. Only into our own lock file, and only over an earlier record of
+    # the same length, so nothing else that may be in the file is ever overwritten.
+    if writable and info.st_uid == os.getuid() and info.st_size in (0, PID_WIDTH):
+        os.pwrite(fd, f"{os.getpid()}".ljust(PID_WIDTH - 1).encode() + b"\n", 0)
     return fd
 
 
 def _acquire(devices, lock_dir: Path, poll_seconds, timeout, log) -> tuple[str, int]:
     """Poll until some device's lock is free: waiting is better than sharing a GPU."""
-    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     waited = False
     while True:
@@ -112,7 +177,9 @@ def _claim(env, lock_dir, poll_seconds, timeout, log) -> tuple[str | None, int |
     devices = visible_devices(env)
     if not devices:
         return None, None  # a CPU machine: nothing to share
+    configured = bool(lock_dir or env.get(LOCK_DIR))
     lock_dir = Path(lock_dir) if lock_dir else default_lock_dir(env)
+    prepare_lock_dir(lock_dir, configured)
     return _acquire(devices, lock_dir, poll_seconds, timeout, log)
 
 
@@ -124,7 +191,8 @@ def claim_gpu(lock_dir=None, env=os.environ, poll_seconds=0.5, timeout=None, log
     after. Yields the scheduler's value unchanged when SLURM already assigned devices, and None
     without any GPU. The lock fd is not inherited by subprocesses: a process that must keep the
     device while a child runs should use the command line wrapper instead.
-    Raises TimeoutError when no device frees up within timeout seconds (None: wait forever).
+    Raises TimeoutError when no device frees up within timeout seconds (None: wait forever), and
+    UnsafeLockPath for a lock folder or file that is not safe to use (see the module's doc).
     """
     device, fd = _claim(env, lock_dir, poll_seconds, timeout, log)
     if fd is None:
@@ -162,7 +230,7 @@ def main(argv=None) -> int:
 
     try:
         device, fd = _claim(os.environ, args.lock_dir, args.poll, args.timeout, _log)
-    except TimeoutError as error:
+    except (TimeoutError, UnsafeLockPath) as error:
         _log(str(error))
         return 1
     if fd is not None:

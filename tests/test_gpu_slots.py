@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from model_recycling.gpu_slots import claim_gpu, visible_devices
+from model_recycling.gpu_slots import UnsafeLockPath, claim_gpu, default_lock_dir, visible_devices
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT = 20  # seconds; an upper bound for anything that should take about one
@@ -138,7 +139,7 @@ def test_device_of_a_killed_job_is_reused_promptly(tmp_path, env):
     started = read_record(tmp_path / "victim.json")
     # The wrapper execs the job, so the lock holder is the job itself.
     assert started["pid"] == victim.pid
-    assert (tmp_path / "locks" / "gpu0.lock").read_text() == f"{victim.pid}\n"
+    assert (tmp_path / "locks" / "gpu0.lock").read_text().strip() == str(victim.pid)
 
     waiter = start_job(tmp_path, env, "waiter", seconds=0.1)
     time.sleep(1)
@@ -233,3 +234,89 @@ def test_snakemake_jobs_get_distinct_devices(tmp_path, env):
         a["start"] < b["end"] and b["start"] < a["end"]
         for a, b in itertools.combinations(records, 2)
     )
+
+
+def test_planted_symlink_is_refused_and_its_target_untouched(tmp_path, env):
+    locks = tmp_path / "locks"
+    locks.mkdir(mode=0o700)
+    victim = tmp_path / "precious.txt"
+    victim.write_text("do not overwrite\n")
+    (locks / "gpu0.lock").symlink_to(victim)
+    with pytest.raises(UnsafeLockPath, match="gpu0.lock"):
+        with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "1"}):
+            pass
+    # The command line wrapper says why and does not run the job.
+    env["MODEL_RECYCLING_GPU_COUNT"] = "1"
+    job = start_job(tmp_path, env, "job", seconds=0)
+    _, stderr = job.communicate(timeout=WAIT)
+    assert job.returncode == 1 and "refusing GPU lock file" in stderr and "gpu0.lock" in stderr
+    assert not (tmp_path / "job.json").exists()
+    assert victim.read_text() == "do not overwrite\n"
+
+
+def test_hard_link_and_fifo_are_refused(tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("keep\n")
+    (tmp_path / "linked").mkdir(mode=0o700)
+    os.link(other, tmp_path / "linked" / "gpu0.lock")
+    (tmp_path / "fifo").mkdir(mode=0o700)
+    os.mkfifo(tmp_path / "fifo" / "gpu0.lock")
+    for folder, reason in (("linked", "other hard links"), ("fifo", "not a regular file")):
+        with pytest.raises(UnsafeLockPath, match=reason):
+            with claim_gpu(tmp_path / folder, env={"MODEL_RECYCLING_GPU_COUNT": "1"}):
+                pass
+    assert other.read_text() == "keep\n"
+
+
+def test_existing_content_is_not_truncated(tmp_path):
+    locks = tmp_path / "locks"
+    locks.mkdir(mode=0o700)
+    content = "a file someone put here, longer than a pid record\n"
+    (locks / "gpu0.lock").write_text(content)
+    with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "1"}) as device:
+        assert device == "0"
+        assert (locks / "gpu0.lock").read_text() == content
+    # An ordinary lock file holds the holder's pid, overwritten in place by the next holder.
+    with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "2"}):
+        with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "2"}) as second:
+            assert second == "1"
+            assert (locks / "gpu1.lock").read_text().strip() == str(os.getpid())
+    (locks / "gpu1.lock").write_text(f"{999999:<11}\n")
+    with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "2"}):
+        with claim_gpu(locks, env={"MODEL_RECYCLING_GPU_COUNT": "2"}):
+            assert (locks / "gpu1.lock").read_text().strip() == str(os.getpid())
+
+
+def test_private_lock_dir_is_created_0700_and_a_foreign_or_open_one_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    env = {"MODEL_RECYCLING_GPU_COUNT": "1"}
+    private = default_lock_dir(env)
+    assert private.parent == tmp_path
+    with claim_gpu(env=env):
+        assert (private.stat().st_mode & 0o777) == 0o700
+        assert (private / "gpu0.lock").is_file()
+    private.chmod(0o777)  # others could plant files: the default folder is refused
+    with pytest.raises(UnsafeLockPath, match="writable by you alone"):
+        with claim_gpu(env=env):
+            pass
+    shutil.rmtree(private)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    private.symlink_to(tmp_path / "elsewhere")  # a planted link to a folder of someone else's
+    with pytest.raises(UnsafeLockPath, match="not a folder"):
+        with claim_gpu(env=env):
+            pass
+
+
+def test_shared_lock_dir_needs_the_sticky_bit(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    env = {"MODEL_RECYCLING_GPU_COUNT": "1", "MODEL_RECYCLING_GPU_LOCK_DIR": str(shared)}
+    with pytest.raises(UnsafeLockPath, match="sticky"):
+        with claim_gpu(env=env):
+            pass
+    shared.chmod(0o1777)
+    with claim_gpu(env=env) as device:
+        assert device == "0"
+        # readable by the other users of the folder, whatever this process's umask
+        assert ((shared / "gpu0.lock").stat().st_mode & 0o777) == 0o644
