@@ -16,8 +16,9 @@ $(VENV)/.installed: requirements.lock
 	$(VENV)/bin/python -m pip install --quiet -r requirements.lock
 	touch $@
 
+# Resumes by itself after a killed run (model_recycling/resume.py).
 run: $(VENV)/.installed
-	snakemake --cores $(CORES) $(ARGS)
+	python -m model_recycling.resume --cores $(CORES) $(ARGS)
 
 test: $(VENV)/.installed
 	pytest $(PYTEST_ARGS)

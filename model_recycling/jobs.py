@@ -3,21 +3,32 @@ Each writes one small self-describing JSON (atomically) recording what made it."
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 
 import torch
 
 from model_recycling.devices import choose_device, describe_device
-from model_recycling.io import atomic_write_json
-from model_recycling.modeling import load_encoder, load_for_task, load_tokenizer
+from model_recycling.io import atomic_write_json, read_json
+from model_recycling.modeling import (
+    check_tokenizer_fits,
+    load_encoder,
+    load_for_task,
+    load_tokenizer,
+)
 from model_recycling.probe import run_probe
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.sources.local import content_revision
 from model_recycling.tasks import load_prepared
 from model_recycling.train import Hyperparameters, finetune, seed_everything
+
+# Written by guard.py into a model's download folder when its download failed for good.
+FAILED_DOWNLOAD = "FAILED.json"
 
 
 def _provenance(task, settings: dict) -> dict:
@@ -52,6 +63,47 @@ def _finish(record: dict, started: float, output) -> dict:
     return record
 
 
+def write_failure_record(output, reason: str, options: dict) -> str:
+    """The failure record of a probe or cell whose process died before writing its own (killed,
+    out of memory, segfault): the fields of its own failure record, less the device it never
+    reported. options: the job's command line options, by name (see guard.py)."""
+    settings = json.loads(options["settings"])
+    task = load_prepared(options["task_dir"])
+    record = {
+        "model_id": options["model_id"],
+        "model_revision": options["revision"],
+        **_provenance(task, settings),
+    }
+    if "seed" in options:  # a finetuning cell
+        record.update(
+            arch=options["arch"],
+            role=options["role"],
+            seed=int(options["seed"]),
+            hyperparameters=Hyperparameters.from_config(settings).as_dict(),
+            n_eval_expected=task.meta["sizes"]["eval"],
+        )
+    record.update(status="failed", reason=reason, score=None, wall_seconds=None)
+    record["finished_at"] = record["started_at"]
+    atomic_write_json(output, record)
+    return output
+
+
+def write_download_failure(out_dir, reason: str, options: dict) -> Path:
+    """A download that failed for good: its folder holds only this marker, which the probe
+    reports as the candidate's failure."""
+    shutil.rmtree(out_dir, ignore_errors=True)  # no half-downloaded weights next to it
+    path = Path(out_dir) / FAILED_DOWNLOAD
+    marker = {"model_id": options["model_id"], "revision": options["revision"], "reason": reason}
+    atomic_write_json(path, {**marker, "status": "failed"})
+    return path
+
+
+def _check_download(model_dir) -> None:
+    marker = Path(model_dir) / FAILED_DOWNLOAD
+    if marker.exists():
+        raise RuntimeError(f"download failed: {read_json(marker)['reason']}")
+
+
 def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, threads=1) -> dict:
     """A broken candidate is recorded as failed with its reason; the run goes on."""
     started = time.perf_counter()
@@ -60,9 +112,11 @@ def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, t
     record = {"model_id": model_id, "model_revision": revision, **_provenance(task, settings)}
     record.update(describe_device(device))
     try:
+        _check_download(model_dir)
         seed_everything(0)
         tokenizer = load_tokenizer(model_dir)
         encoder = load_encoder(model_dir, device)
+        check_tokenizer_fits(tokenizer, encoder, model_dir)
         record.update(
             status="ok", reason="", **run_probe(encoder, tokenizer, task, settings, device)
         )
@@ -97,10 +151,13 @@ def finetune_cell(
         seed_everything(seed)
         tokenizer = load_tokenizer(model_dir)
         model = load_for_task(model_dir, task, device)
+        check_tokenizer_fits(tokenizer, model, model_dir)
         result = finetune(model, tokenizer, task, hp, seed, device, threads)
         record.update(status="ok", reason="", **result)
     except Exception as err:
-        if role == "baseline":
-            raise
+        if role == "baseline":  # a broken baseline stops the run, naming the model and cell
+            raise RuntimeError(
+                f"baseline {model_id} ({arch}), task {task.name}, seed {seed}: {err}"
+            ) from err
         _record_failure(record, err)
     return _finish(record, started, output)

@@ -37,6 +37,7 @@ rule probe:
         f"{ARCH}/probe/{{model}}.json",
     log:
         f"results/logs/probe/{{arch}}/{{model}}.log",
+    retries: attempts("probe") - 1
     conda:
         "../envs/workflow.yaml"
     threads: job_resources("probe", "threads", 1)
@@ -44,6 +45,8 @@ rule probe:
         gpu=job_resources("probe", "gpu", 1),
         mem_mb=job_resources("probe", "mem_mb", 8000),
         runtime=job_resources("probe", "runtime", 60),
+        attempt=this_attempt,
+        attempts=attempts("probe"),
     params:
         model_id=lambda w: candidate(w.arch, w.model).model_id,
         revision=lambda w: model_revision(w.arch, w.model),
@@ -51,6 +54,8 @@ rule probe:
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
         gpu_slot=GPU_SLOT,
     shell:
+        "python -m model_recycling.guard --kind probe --attempt {resources.attempt} "
+        "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
         "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
@@ -77,10 +82,23 @@ rule download_model:
         directory("results/models/{model}/{revision}"),
     log:
         "results/logs/download_model/{model}/{revision}.log",
+    retries: attempts("download") - 1
     conda:
         "../envs/workflow.yaml"
+    resources:
+        attempt=this_attempt,
+        attempts=attempts("download"),
     params:
         model_id=lambda w: model_id_from_safe_name(w.model),
+        endpoint=lambda w: download_source(w.model).get("endpoint", ""),
+        # The configured base is trusted with pickle weights (loaded with weights_only=True).
+        pickle=lambda w: (
+            "--allow-pickle" if download_source(w.model).get("allow_pickle") else ""
+        ),
     shell:
+        # The last failed try leaves FAILED.json in the folder; the probe reports it.
+        "python -m model_recycling.guard --kind download --attempt {resources.attempt} "
+        "--attempts {resources.attempts} --log {log} -- "
         "python scripts/download_model.py --model-id {params.model_id:q} "
-        "--revision {wildcards.revision} --out {output} > {log} 2>&1"
+        "--revision {wildcards.revision} --endpoint {params.endpoint:q} {params.pickle} "
+        "--out {output} > {log} 2>&1"

@@ -60,6 +60,17 @@ def job_resources(kind, key, default):
     return config.get("resources", {}).get(kind, {}).get(key, default)
 
 
+def attempts(kind):
+    """Tries per candidate job (the rule's retries + 1): when the last one dies (out
+    of memory, a signal, a time limit), model_recycling.guard records the failure."""
+    return job_resources(kind, "attempts", 2)
+
+
+def this_attempt(wildcards, attempt):
+    """Snakemake passes the attempt number (from 1) only to resources callables."""
+    return attempt
+
+
 def task_inputs(task):
     return [f"results/tasks/{task}/{name}" for name in TASK_FILES]
 
@@ -130,7 +141,8 @@ def model_revision(arch, model):
         base = arch_config(arch)["base_model"]
         if base.get("path"):
             return base.get("revision", "auto")  # auto: the folder's content hash
-        return base.get("revision") or base_row(arch).revision
+        # The listing resolved the configured revision (a branch, tag or sha) to its commit.
+        return base_row(arch).revision
     return candidate(arch, model).revision
 
 
@@ -141,6 +153,19 @@ def model_dir(arch, model):
     if not is_base(arch, model) and candidate(arch, model).path:
         return candidate(arch, model).path
     return f"results/models/{model}/{model_revision(arch, model)}"
+
+
+def download_source(model):
+    """The source settings of the architecture that lists `model` (its base, or a candidate
+    of a finished listing): downloads use its endpoint, as listing did."""
+    for arch in config["architectures"]:
+        if is_base(arch, model):
+            return {**arch_config(arch)["source"], "allow_pickle": True}
+    for arch in config["architectures"]:
+        listing = f"results/architectures/{arch}/candidates.tsv"
+        if os.path.exists(listing) and model in listed_candidates(arch):
+            return arch_config(arch)["source"]
+    return {}
 
 
 def selected_models(arch):

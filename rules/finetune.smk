@@ -9,6 +9,7 @@ rule finetune:
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
     log:
         "results/logs/finetune/{arch}/{model}/{task}/seed{seed}.log",
+    retries: attempts("finetune") - 1
     conda:
         "../envs/workflow.yaml"
     threads: job_resources("finetune", "threads", 1)
@@ -16,6 +17,8 @@ rule finetune:
         gpu=job_resources("finetune", "gpu", 1),
         mem_mb=job_resources("finetune", "mem_mb", 16000),
         runtime=job_resources("finetune", "runtime", 240),
+        attempt=this_attempt,
+        attempts=attempts("finetune"),
     params:
         model_id=lambda w: (
             base_id(w.arch)
@@ -28,6 +31,10 @@ rule finetune:
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
         gpu_slot=GPU_SLOT,
     shell:
+        # A candidate's cell that dies records its failure (model_recycling/guard.py); a
+        # baseline cell that dies stops the run.
+        "python -m model_recycling.guard --kind cell --attempt {resources.attempt} "
+        "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
         "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
         "--revision {params.revision:q} --task-dir {params.task_dir} "

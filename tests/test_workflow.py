@@ -2,16 +2,23 @@
 reruns plan only what changed; bad input fails clearly without losing results."""
 
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.workflow_helpers import (
+    REPO,
     copy_workflow,
     load_config,
+    make_run_command,
     planned_jobs,
     snakemake,
     write_config,
@@ -284,3 +291,80 @@ def test_t5_architecture_goes_through_probe_finetune_and_pages(run):
     site = workdir / "results/site"
     assert "| [tiny-t5-base](demo-t5_pretrain_scores_table.md)" in (site / "index.md").read_text()
     assert "t5-topic-tuned" in (site / "demo-t5_table.md").read_text()
+
+
+def _manifest_without_times(path: Path) -> dict:
+    """The manifest, less any time of day or duration (none today; helpers may add them)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {
+                k: strip(v)
+                for k, v in value.items()
+                if not (k.endswith("_at") or k.endswith("_seconds"))
+            }
+        return value
+
+    return strip(json.loads(path.read_text()))
+
+
+def _site_files(workdir: Path) -> dict:
+    site = workdir / "results/site"
+    return {p.relative_to(site): p for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def test_killed_run_resumes_to_the_same_pages(run, tmp_path):
+    """SIGKILL the whole `make run` mid-finetuning, run it again: it resumes by itself (stale
+    lock, half-made outputs) and publishes the same bytes as an uninterrupted run."""
+    workdir = copy_workflow(tmp_path / "killed")
+    configfile = write_config(workdir, load_config())
+    command, env = make_run_command(configfile)
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not list((workdir / "results/architectures").glob("*/cells/*/*/seed*.json")):
+        assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # make, Snakemake and every running job
+    first.wait()
+    assert list((workdir / ".snakemake/locks").iterdir()), "the killed run left no lock"
+
+    second = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "resuming a run that was interrupted" in second.stdout
+    mine, uninterrupted = _site_files(workdir), _site_files(run[0])
+    assert set(mine) == set(uninterrupted)
+    differ = [
+        name
+        for name, path in mine.items()
+        if (
+            _manifest_without_times(path) != _manifest_without_times(uninterrupted[name])
+            if name.name == "manifest.json"
+            else path.read_bytes() != uninterrupted[name].read_bytes()
+        )
+    ]
+    assert not differ, f"pages differ from an uninterrupted run: {differ}"
+
+
+def test_resume_refuses_while_another_snakemake_runs_here(tmp_path):
+    """A live Snakemake whose working directory is this one holds the lock for real."""
+    (tmp_path / ".snakemake/locks").mkdir(parents=True)
+    (tmp_path / ".snakemake/locks/0.input.lock").write_text("x")
+    fake = tmp_path / "bin/snakemake"  # a process named snakemake, working in tmp_path
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    fake.chmod(0o755)
+    other = subprocess.Popen([str(fake)], cwd=tmp_path)
+    try:
+        command, env = make_run_command(tmp_path / "config.yaml")
+        env["PYTHONPATH"] = str(REPO)  # no workflow copy here
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    finally:
+        other.kill()
+        other.wait()
+    assert result.returncode == 1
+    assert f"another Snakemake (pid {other.pid}) is running in {tmp_path}" in result.stderr

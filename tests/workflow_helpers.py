@@ -48,10 +48,21 @@ def write_config(workdir: Path, config: dict, name="test-config.yaml") -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args, check=True, timeout=900):
+def _env() -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def make_run_command(configfile: Path) -> tuple[list, dict]:
+    """What `make run` runs (its resume-by-itself entry), with this config; and its env."""
+    command = [sys.executable, "-m", "model_recycling.resume", "--cores", "2"]
+    return [*command, "--configfile", str(configfile)], _env()
+
+
+def snakemake(workdir: Path, configfile: Path, *args, check=True, timeout=900):
+    env = _env()
     venv_bin = str(Path(sys.executable).parent)
-    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
     cmd = [f"{venv_bin}/snakemake", "--cores", "2", "--configfile", str(configfile), *args]
     result = subprocess.run(
         cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
