@@ -1,5 +1,6 @@
 """Linear probe: frozen features extracted in one pass, a linear head fitted on them, accuracy on
-the probe task's evaluation split. Works on the encoder of encoder-decoders too (mean pooling)."""
+the probe task's evaluation split; the other proxies (proxies.py) reuse the same features. Works on
+the encoder of encoder-decoders too (mean pooling)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from model_recycling.devices import autocast
 from model_recycling.metrics import require_finite
 from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
+from model_recycling.proxies import feature_proxies
 
 
 def extract_features(model, tokenizer, examples, max_length, batch_size, device, pooling="mean"):
@@ -78,11 +80,18 @@ def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
     predictions = scores.argmax(1)
     labels = torch.tensor([ex["label"] for ex in task.eval])
     n_correct = int((predictions == labels).sum())
+    fitted = time.perf_counter()
+    # On the training split's features, as the linear head saw them; a non-finite value is
+    # recorded as null with its note and decides nothing (the linear probe rules the status).
+    proxies, notes = feature_proxies(train_x, [ex["label"] for ex in task.train])
     return {
         "score": n_correct / len(labels),
         "n_correct": n_correct,
         "n_eval": len(labels),
         "n_train": len(task.train),
+        "proxies": {"linear_probe": n_correct / len(labels), **proxies},
+        "proxy_notes": notes,
         "feature_seconds": extracted - started,
-        "fit_seconds": time.perf_counter() - extracted,
+        "fit_seconds": fitted - extracted,
+        "proxy_seconds": time.perf_counter() - fitted,
     }

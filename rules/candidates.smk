@@ -1,4 +1,5 @@
-# Candidates: list (checkpoint) -> probe each (one job per model) -> select top-k (checkpoint).
+# Candidates: list (checkpoint) -> probe each (one job per model) -> select top-k and a
+# calibration sample (checkpoint).
 
 
 # Listing and downloads need the network: they run on the submitting host, not compute nodes.
@@ -50,7 +51,13 @@ rule probe:
     params:
         model_id=lambda w: candidate(w.arch, w.model).model_id,
         revision=lambda w: model_revision(w.arch, w.model),
-        settings=as_json({**config["probe"], "device": config["device"]}),
+        # rank_by only orders the probes' results: changing it reprobes nothing.
+        settings=as_json(
+            {
+                **{k: v for k, v in config["probe"].items() if k != "rank_by"},
+                "device": config["device"],
+            }
+        ),
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
         gpu_slot=GPU_SLOT,
     shell:
@@ -72,9 +79,13 @@ checkpoint select:
         "../envs/workflow.yaml"
     params:
         top_k=lambda w: top_k(w.arch),
+        rank_by=config["probe"].get("rank_by", "linear_probe"),
+        calibration_k=lambda w: calibration_k(w.arch),
+        calibration_seed=config.get("calibration_seed", 0),
     shell:
         "python scripts/select_top_k.py --probes {input.probes} --top-k {params.top_k} "
-        "--out {output.selection} > {log} 2>&1"
+        "--rank-by {params.rank_by} --calibration-k {params.calibration_k} "
+        "--calibration-seed {params.calibration_seed} --out {output.selection} > {log} 2>&1"
 
 
 rule download_model:

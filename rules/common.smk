@@ -15,7 +15,7 @@ sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
-from model_recycling.selection import read_selection
+from model_recycling.selection import finetuned, read_selection
 from model_recycling.sources import read_candidates
 from model_recycling.tasks import load_registry
 
@@ -85,6 +85,10 @@ def base_id(arch):
 
 def top_k(arch):
     return arch_config(arch).get("top_k", config["top_k"])
+
+
+def calibration_k(arch):
+    return arch_config(arch).get("calibration_k", config.get("calibration_k", 0))
 
 
 def listed_candidates(arch):
@@ -169,10 +173,9 @@ def download_source(model):
 
 
 def selected_models(arch):
+    """The top-k and the calibration sample: every model the select checkpoint finetunes."""
     path = checkpoints.select.get(arch=arch).output.selection
-    return [
-        row["safe_name"] for row in read_selection(path) if row["selected"] == "yes"
-    ]
+    return [row["safe_name"] for row in read_selection(path) if finetuned(row)]
 
 
 def probe_files(arch):
@@ -195,7 +198,7 @@ def baseline_cells(arch):
 
 
 def candidate_cells(arch):
-    """Known once the top-k are selected (a checkpoint)."""
+    """Known once the top-k and the calibration sample are drawn (a checkpoint)."""
     return expand(
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
         arch=arch,

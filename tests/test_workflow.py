@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from model_recycling.selection import finetuned, read_selection
 from tests.workflow_helpers import (
     REPO,
     copy_workflow,
@@ -30,8 +31,12 @@ ARCH = "results/architectures/demo-bert"
 T5 = "results/architectures/demo-t5"
 
 
-def top_ks(config) -> dict:
-    return {a: c.get("top_k", config["top_k"]) for a, c in config["architectures"].items()}
+def finetuned_per_arch(workdir) -> dict:
+    """Candidates finetuned per architecture: the top-k and the calibration sample."""
+    return {
+        arch.name: sum(finetuned(row) for row in read_selection(arch / "selected.tsv"))
+        for arch in (workdir / "results/architectures").iterdir()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +83,7 @@ def test_pages_match_tables_match_cells(run):
     # ranking.csv from the cell files, keyed by task name
     ranking = pd.read_csv(workdir / ARCH / "tables/ranking.csv")
     baseline = pd.read_csv(workdir / ARCH / "tables/baseline.csv", index_col="task")
-    assert len(ranking) == config["top_k"]
+    assert len(ranking) == finetuned_per_arch(workdir)["demo-bert"] == config["top_k"] + 1
     for _, row in ranking.iterrows():
         mine = [c for c in cells if c["model_id"] == row.model_id]
         for task in config["targets"]:
@@ -147,6 +152,27 @@ def test_broken_and_mismatched_candidates_are_recorded(run):
     assert selection.loc["decoy-no-tokenizer", "selected"] == "no"
 
 
+def test_calibration_draw_is_finetuned_and_ranked_and_probes_record_every_proxy(run):
+    workdir, config, _ = run
+    selection = pd.read_csv(workdir / ARCH / "selected.tsv", sep="\t", index_col="model_id")
+    drawn = selection[selection.calibration == "yes"]
+    assert len(drawn) == 1 and (drawn.selected == "no").all() and (drawn.status == "ok").all()
+    model = drawn.safe_name.iloc[0]
+    cells = sorted((workdir / ARCH / "cells" / model).rglob("*.json"))
+    assert len(cells) == len(config["targets"]) * len(config["seeds"])
+    assert drawn.index[0] in set(pd.read_csv(workdir / ARCH / "tables/ranking.csv").model_id)
+    for path in (workdir / ARCH / "probe").glob("*.json"):
+        probe = json.loads(path.read_text())
+        if probe["status"] == "ok":
+            assert set(probe["proxies"]) == {"linear_probe", "logme", "hscore", "knn"}
+            assert probe["proxies"]["linear_probe"] == probe["score"]
+
+
+def test_changing_rank_by_reprobes_nothing(run, tmp_path):
+    plan = _plan_after(run, tmp_path, lambda c, w: c["probe"].update(rank_by="logme"))
+    assert "probe" not in plan and plan["select"] == len(run[1]["architectures"])
+
+
 def test_complete_run_plans_nothing(run):
     workdir, _, configfile = run
     assert planned_jobs(snakemake(workdir, configfile, "-n")) == {}
@@ -164,7 +190,8 @@ def test_adding_a_task_plans_only_its_cells(run, tmp_path):
     plan = _plan_after(run, tmp_path, lambda c, w: c["targets"].append("demo_stance"))
     aggregates = len(config["architectures"])
     cells = sum(
-        len(config["baseline_seeds"]) + k * len(config["seeds"]) for k in top_ks(config).values()
+        len(config["baseline_seeds"]) + k * len(config["seeds"])
+        for k in finetuned_per_arch(run[0]).values()
     )
     assert plan == {
         "prepare_task": 1,
@@ -178,7 +205,7 @@ def test_adding_a_task_plans_only_its_cells(run, tmp_path):
 def test_adding_a_seed_plans_only_its_cells(run, tmp_path):
     config = run[1]
     plan = _plan_after(run, tmp_path, lambda c, w: c["seeds"].append(7))
-    cells = sum(top_ks(config).values()) * len(config["targets"])
+    cells = sum(finetuned_per_arch(run[0]).values()) * len(config["targets"])
     assert plan == {"finetune": cells, "aggregate": 2, "render": 1, "all": 1}
 
 
@@ -221,6 +248,7 @@ def test_new_candidate_run_computes_only_new_cells(run, tmp_path):
     selection = pd.read_csv(workdir / ARCH / "selected.tsv", sep="\t")
     selected = set(selection[selection.selected == "yes"].model_id)
     assert len(selected) == 1
+    selected |= set(selection[selection.calibration == "yes"].model_id)  # and one drawn
     new_models = {p.parent.parent.name for p in set(after) - set(before)}
     assert new_models == selected - tested_before  # only a newly selected model ran, if any
     ranking = set(pd.read_csv(workdir / ARCH / "tables/ranking.csv").model_id)
