@@ -19,6 +19,7 @@ import pandas as pd
 from model_recycling.candidate_pages import candidate_outcomes, write_candidates_csv
 from model_recycling.io import read_json
 from model_recycling.naming import model_id_from_safe_name, safe_name
+from model_recycling.proxy_quality import proxies_table
 from model_recycling.validation import validate_cell, validate_probe
 
 CELL_COLUMNS = [
@@ -178,9 +179,10 @@ def aggregate_architecture(
     arch_dir, base_id, tasks, seeds, baseline_seeds, task_metas, probe_meta, revisions, out_dir,
     listing=None,
 ):  # fmt: skip
-    """Write cells.csv, baseline.csv, ranking.csv, gains.csv, probes.csv, invalid.csv and
-    candidates.csv (every listed candidate's outcome; listing: the paths of candidates.tsv and
-    selected.tsv, which every workflow run has; without them the table has no rows).
+    """Write cells.csv, baseline.csv, ranking.csv, gains.csv, probes.csv, invalid.csv,
+    proxies.csv (every proxy's score per probed model) and candidates.csv (every listed
+    candidate's outcome; listing: the paths of candidates.tsv and selected.tsv, which every
+    workflow run has; without them the table has no rows).
 
     task_metas: task -> meta.json of the targets; probe_meta: the probe task's meta.json;
     revisions: model id -> the revision the run uses now (candidates.tsv, and the base's)."""
@@ -216,7 +218,11 @@ def aggregate_architecture(
     tested_ids = set(ranking.model_id)
     outcomes = candidate_outcomes(*listing, current, tested_ids) if listing else []
     write_candidates_csv(out_dir / "candidates.csv", outcomes)
+    # the valid records again, for every proxy's score (probes.csv keeps the linear probe's)
+    records = {row.model_id: read_json(row.path) for row in valid_probes.itertuples()}
+    proxies = proxies_table(records, ranking, listing)
+    proxies.to_csv(out_dir / "proxies.csv", index=False)
     return {
         "baseline": baseline, "ranking": ranking, "gains": gains, "cells": cells,
-        "probes": probe_rows, "invalid": invalid,
+        "probes": probe_rows, "invalid": invalid, "proxies": proxies,
     }  # fmt: skip

@@ -13,15 +13,20 @@ import pandas as pd
 
 from model_recycling.escaping import text
 from model_recycling.io import atomic_write_text
-from model_recycling.selection import read_selection
+from model_recycling.markdown import md_table
+from model_recycling.selection import finetuned, read_selection
 from model_recycling.sources import read_candidates
 
-CSV_COLUMNS = ["model_id", "revision", "outcome", "probe_rank", "probe_score", "reason"]
+CSV_COLUMNS = [
+    "model_id", "revision", "outcome", "sample", "probe_rank", "probe_score", "reason",
+]  # fmt: skip
 
 
 def candidate_outcomes(candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set) -> list:
     """One row per listed model, in page order: probe ranking first, then failures, then
-    exclusions. `outcome` is one of tested, selected, probed, failed, excluded."""
+    exclusions. `outcome` is one of tested, selected, probed, failed, excluded; `sample` says
+    "calibration" for a model finetuned as part of the calibration sample (not picked by the
+    probe)."""
     selection = {row["model_id"]: row for row in read_selection(selection_tsv)}
     # cells: the current tasks and seeds; "invalid" holds the validation reason ("" when valid)
     failed_cells = cells[(cells.status != "ok") | (cells.invalid != "")]
@@ -46,13 +51,15 @@ def candidate_outcomes(candidates_tsv, selection_tsv, cells: pd.DataFrame, teste
             outcome = "tested" if candidate.model_id in tested else "probed"
             if reasons:
                 outcome = "failed"
-            elif probe["selected"] == "yes" and outcome == "probed":
-                outcome = "selected"
+            elif finetuned(probe) and outcome == "probed":
+                outcome = "selected"  # its cells are not complete yet
             row.update(
                 outcome=outcome,
-                probe_rank=int(probe["rank"]),
+                sample="calibration" if probe.get("calibration") == "yes" else "",
+                # unranked when the proxy that ranks (probe.rank_by) has no value for it
+                probe_rank=int(probe["rank"]) if probe["rank"] else "",
                 probe_score=float(probe["probe_score"]) * 100,
-                reason="; ".join(reasons),
+                reason="; ".join(reasons or ([] if probe["rank"] else [probe["reason"]])),
             )
         rows.append({column: row.get(column, "") for column in CSV_COLUMNS})
     order = {"excluded": 2}
@@ -79,14 +86,8 @@ def read_candidates_csv(path) -> list:
         return list(csv.DictReader(handle))
 
 
-def _table(header: list, rows: list) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> str:
-    ranked = [r for r in rows if r["probe_rank"] != ""]
+    ranked = [r for r in rows if r["probe_score"] != ""]  # probed ok (unranked: no rank_by value)
     failed = [r for r in rows if r["outcome"] == "failed"]
     excluded = [r for r in rows if r["outcome"] == "excluded"]
     parts = [
@@ -97,18 +98,21 @@ def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> s
         f"[candidates.csv](data/{arch}/candidates.csv).\n\n",
         "## Ranked by the probe\n\n",
         "`tested`: fully finetuned (see the ranking); `selected`: chosen for finetuning, cells "
-        "not complete yet; `failed`: a finetuning cell failed (reason below).\n\n",
-        _table(
-            ["rank", "model", "probe", "outcome"],
+        "not complete yet; `failed`: a finetuning cell failed (reason below). A calibration "
+        "sample is finetuned although the probe did not pick it, to measure how well the probe "
+        "picks.\n\n",
+        md_table(
+            ["rank", "model", "linear probe", "outcome"],
             [
                 [
                     r["probe_rank"],
-                    text(r["model_id"]),
+                    r["model_id"],
                     f"{float(r['probe_score']):.2f}",
-                    r["outcome"],
+                    r["outcome"] + (" (calibration sample)" if r["sample"] else ""),
                 ]
                 for r in ranked
             ],
+            "rlrl",
         ),
     ]
     for title, group in (("Failed", failed), ("Excluded at listing", excluded)):
@@ -117,7 +121,7 @@ def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> s
             parts.append("None.\n")
             continue
         parts.append(
-            _table(["model", "reason"], [[text(r["model_id"]), text(r["reason"])] for r in group])
+            md_table(["model", "reason"], [[r["model_id"], r["reason"]] for r in group], "ll")
         )
     return "".join(parts)
 

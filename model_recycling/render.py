@@ -11,44 +11,17 @@ from pathlib import Path
 import pandas as pd
 
 from model_recycling.candidate_pages import render_candidates
-from model_recycling.escaping import chart_text, code, front_matter_value, link, text
+from model_recycling.escaping import chart_text, code, link, text
 from model_recycling.io import atomic_write_json, atomic_write_text
-from model_recycling.naming import safe_name
+from model_recycling.markdown import fmt, front_matter, gain_page_path, md_table
 from model_recycling.provenance import code_version, package_versions
+from model_recycling.proxy_pages import proxy_summary_table, render_judgement_pages
 from model_recycling.tasks import DEFAULT_PROTOCOL, PROTOCOLS, resolve_protocol
-
-
-def fmt(value, digits=2) -> str:
-    return "" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def md_table(header: list, rows: list, align: list) -> str:
-    """align: 'l' or 'r' per column. Every cell is escaped (escaping.text) unless it is Markup
-    (a link built with escaping.link, say)."""
-    marks = {"l": ":---", "r": "---:"}
-    lines = [
-        "| " + " | ".join(map(text, header)) + " |",
-        "|" + "|".join(marks[a] for a in align) + "|",
-    ]
-    lines += ["| " + " | ".join(map(text, row)) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def front_matter(title: str, nav_order: int, parent: str | None = None, extra: str = "") -> str:
-    """Title and parent escaped; parent must be the escaped title of the parent page."""
-    parent_line = f"parent: {front_matter_value(parent)}\n" if parent else ""
-    head = f"---\nlayout: default\ntitle: {front_matter_value(title)}\n{parent_line}"
-    return head + f"nav_order: {nav_order}\n{extra}---\n"
-
 
 DATA_FILES = (
     "ranking.csv", "baseline.csv", "gains.csv", "cells.csv", "probes.csv", "invalid.csv",
-    "candidates.csv",
+    "candidates.csv", "proxies.csv",
 )  # fmt: skip
-
-
-def gain_page_path(arch: str, model_id: str) -> str:
-    return f"model_gain_chart/{arch}/{safe_name(model_id)}.md"
 
 
 def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
@@ -76,7 +49,7 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = settings["targets"]
-    summary_rows, tested_total, probed_total = [], 0, 0
+    summary_rows, proxy_rows, tested_total, probed_total = [], [], 0, 0
     for order, (arch, info) in enumerate(sorted(archs.items()), start=1):
         tables = Path(info["tables_dir"])
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
@@ -98,6 +71,9 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
         )  # fmt: skip
         for _, row in ranking.iterrows():
             _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
+        proxy_rows.append(
+            render_judgement_pages(out, arch, info, ranking, baseline, settings, order)
+        )
         base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
         if len(ranking):
             best = ranking.iloc[0]
@@ -116,7 +92,12 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
         )
 
     atomic_write_text(
-        out / "index.md", _home_page(summary_rows, tested_total, probed_total, settings)
+        out / "index.md",
+        _home_page(summary_rows, tested_total, probed_total, settings)
+        + "\n## How well the probe ranked\n\n"
+        + proxy_summary_table(proxy_rows)
+        + "\nPer architecture: each proxy's correlation with the final average, regret and "
+        "recall, on the proxy-quality page linked above.\n",
     )
     atomic_write_json(out / "manifest.json", run_manifest(archs, settings))
     _rankings_page(out, archs)
@@ -179,7 +160,9 @@ def _rankings_page(out: Path, archs: dict) -> None:
             f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
             f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
             f"{counts['tested']} fully tested{_invalid_note(counts)} "
-            f"({link('every candidate and why', f'{arch}_candidates.md')})\n"
+            f"({link('every candidate and why', f'{arch}_candidates.md')}, "
+            f"{link('proxy quality', f'{arch}_proxy_quality.md')}, "
+            f"{link('best base per task', f'{arch}_per_task.md')})\n"
         )
     atomic_write_text(out / "Rankings.md", "".join(lines))
 
@@ -222,7 +205,9 @@ def _arch_ranking_page(out, arch, info, ranking, baseline, invalid, tasks, order
         "`probe` is the linear-probe score used to pick the models to test; it is not part of "
         "the average.\n\n" + md_table(header, rows, ["l"] + ["r"] * (len(header) - 1)) + "\n"
         f"Every candidate, ranked by the probe, failed or excluded, with the reason: "
-        f"[{text(arch)} candidates]({arch}_candidates.md).\n\n"
+        f"[{text(arch)} candidates]({arch}_candidates.md). How well the probe ranked: "
+        f"[{text(arch)} proxy quality]({arch}_proxy_quality.md). The best base for each task: "
+        f"[{text(arch)} per task]({arch}_per_task.md).\n\n"
         f"Download: [ranking](data/{arch}/ranking.csv), [gains](data/{arch}/gains.csv), "
         f"[every cell](data/{arch}/cells.csv), [probe scores](data/{arch}/probes.csv), "
         f"[invalid records](data/{arch}/invalid.csv).\n" + _invalid_section(invalid)

@@ -22,6 +22,7 @@ rule aggregate:
             "gains.csv",
             "cells.csv",
             "probes.csv",
+            "proxies.csv",
             "invalid.csv",
             "candidates.csv",
             "counts.json",
