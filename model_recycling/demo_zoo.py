@@ -2,6 +2,11 @@
 base model (with its own word-level tokenizer, briefly pretrained with masked language modelling)
 and intermediate models really finetuned from the base on source tasks.
 
+The language is small on purpose, so that a tiny transformer learns every task within seconds,
+sentence pairs included: few words per topic and per sentiment, short documents, so two documents
+that share a topic or a stance usually share a word (a cue attention can find), and pretraining
+shows pairs of documents on one topic and stance, so the base learns to look across segments.
+
 Nothing here decides which intermediate helps: some source tasks share latent structure with the
 targets, some have shuffled labels or surface labels; the pipeline measures the effect.
 Everything is deterministic given the seed.
@@ -19,26 +24,23 @@ POLARITIES = ["negative", "neutral", "positive"]
 
 
 # ---------------------------------------------------------------- the synthetic language
-def build_lexicon(seed: int, topics=5, words_per_topic=24, sentiment_pairs=16, fillers=24) -> dict:
-    """Pseudo-words with a hidden meaning: a topic, a sentiment (with an antonym), or nothing."""
+def build_lexicon(seed: int, topics=5, words_per_topic=6, sentiment_words=3, fillers=12) -> dict:
+    """Pseudo-words with a hidden meaning: a topic, a sentiment, or nothing."""
     rng = random.Random(seed)
     consonants, vowels = "bdfgklmnprstvz", "aeiou"
     words = set()
-    while len(words) < topics * words_per_topic + 2 * sentiment_pairs + fillers:
+    while len(words) < topics * words_per_topic + 2 * sentiment_words + fillers:
         syllables = rng.randint(2, 3)
         words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables)))
     words = sorted(words)
     rng.shuffle(words)
     pool = iter(words)
-    lexicon = {
+    return {
         "topics": [[next(pool) for _ in range(words_per_topic)] for _ in range(topics)],
-        "positive": [next(pool) for _ in range(sentiment_pairs)],
-        "negative": [
-            next(pool) for _ in range(sentiment_pairs)
-        ],  # negative[i] = antonym of positive[i]
+        "positive": [next(pool) for _ in range(sentiment_words)],
+        "negative": [next(pool) for _ in range(sentiment_words)],
         "fillers": [next(pool) for _ in range(fillers)],
     }
-    return lexicon
 
 
 def vocabulary(lexicon: dict) -> list:
@@ -48,16 +50,17 @@ def vocabulary(lexicon: dict) -> list:
 
 
 def make_document(rng: random.Random, lexicon: dict, topic: int, polarity: int) -> list:
-    """A bag of words: mostly its topic's words, a little noise, sentiment words by polarity
-    (0 negative, 1 neutral, 2 positive), fillers; shuffled."""
+    """A bag of 4 to 9 words: 3 or 4 of its topic's words (sometimes one of any topic as noise),
+    two sentiment words by polarity (0 negative, 2 positive; 1 neutral has none), 1 or 2 fillers;
+    shuffled. Two documents of one topic share a topic word about 19 times in 20, two of one
+    polarity always share a sentiment word."""
     n_topics = len(lexicon["topics"])
-    words = rng.sample(lexicon["topics"][topic], rng.randint(3, 6))
-    if rng.random() < 0.5:
+    words = rng.sample(lexicon["topics"][topic], rng.randint(3, 4))
+    if rng.random() < 0.2:
         words.append(rng.choice(lexicon["topics"][rng.randrange(n_topics)]))
-    strong, weak = rng.randint(2, 3), rng.randint(0, 1)
-    n_pos, n_neg = {0: (weak, strong), 1: (weak, weak), 2: (strong, weak)}[polarity]
-    words += rng.sample(lexicon["positive"], n_pos) + rng.sample(lexicon["negative"], n_neg)
-    words += rng.sample(lexicon["fillers"], rng.randint(2, 5))
+    if polarity != 1:
+        words += rng.sample(lexicon["positive" if polarity == 2 else "negative"], 2)
+    words += rng.sample(lexicon["fillers"], rng.randint(1, 2))
     rng.shuffle(words)
     return words
 
@@ -101,16 +104,17 @@ def _same_stance(rng, lex):
 
 
 def _similarity(rng, lex):
-    first, topic, polarity = _doc(rng, lex)
-    second, topic2, polarity2 = _doc(rng, lex, topic=topic if rng.random() < 0.5 else None)
-    shared = len(set(first) & set(second)) / len(set(first) | set(second))
-    score = 2.0 * (topic == topic2) + 1.0 * (polarity == polarity2) + 2.0 * shared
+    """0 to 5, like STS-B: 3 for the same topic, 2 for the same (non-neutral) stance."""
+    first, topic, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
+    same_topic = topic if rng.random() < 0.5 else None
+    second, topic2, polarity2 = _doc(rng, lex, topic=same_topic, polarity=rng.choice([0, 2]))
+    score = 3.0 * (topic == topic2) + 2.0 * (polarity == polarity2)
     return {"sentence1": " ".join(first), "sentence2": " ".join(second), "score": round(score, 4)}
 
 
 def _nli(rng, lex):
     """0 entailment (same topic and polarity), 1 neutral (other topic), 2 contradiction (same
-    topic, opposite polarity); the hypothesis is a shorter document."""
+    topic, opposite polarity)."""
     premise, topic, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
     label = rng.randrange(3)
     if label == 1:
@@ -119,13 +123,12 @@ def _nli(rng, lex):
     elif label == 2:
         polarity = 2 - polarity
     hypothesis, _, _ = _doc(rng, lex, topic=topic, polarity=polarity)
-    hypothesis = hypothesis[: max(4, len(hypothesis) // 2)]
     return {"premise": " ".join(premise), "hypothesis": " ".join(hypothesis), "label": label}
 
 
 def _length(rng, lex):
     words, _, _ = _doc(rng, lex)
-    return {"sentence": " ".join(words), "label": int(len(words) > 11)}
+    return {"sentence": " ".join(words), "label": int(len(words) > 6)}
 
 
 GENERATORS = {
@@ -221,9 +224,24 @@ def _new_model(model_cfg: dict, tokenizer):
     return BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), **settings))
 
 
+PAIR_SHARE = 0.5  # of pretraining texts that are two documents
+MASK_RATE = 0.25  # documents are short: mask more to get enough targets per step
+
+
+def _pretrain_text(rng, lexicon) -> dict:
+    """One document, or two on the same topic and stance (segments A and B): predicting a
+    masked word then pays for looking at the other segment, as pair tasks need."""
+    first, topic, polarity = _doc(rng, lexicon)
+    if rng.random() >= PAIR_SHARE:
+        return {"texts": [" ".join(first)]}
+    second = make_document(rng, lexicon, topic, polarity)
+    return {"texts": [" ".join(first), " ".join(second)]}
+
+
 def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: int, device):
-    """Masked language modelling on synthetic documents (15% of words masked). BERT predicts
-    the masked words; T5 rewrites the whole document (a simple denoising objective)."""
+    """Masked language modelling on synthetic documents and document pairs (MASK_RATE of the
+    words masked). BERT predicts the masked words; T5 rewrites the whole input (a simple
+    denoising objective)."""
     import torch
 
     from model_recycling.modeling import collate, encode
@@ -234,11 +252,13 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
     tokenizer = build_tokenizer(lexicon, model_cfg.get("max_position_embeddings", 64), model_type)
     model = _new_model(model_cfg, tokenizer).to(device)
     rng = random.Random(seed)
-    docs = [{"texts": [" ".join(_doc(rng, lexicon)[0])]} for _ in range(steps * batch_size // 4)]
-    features = [
-        {k: f[k] for k in tokenizer.model_input_names}
-        for f in encode(tokenizer, docs, tokenizer.model_max_length)
-    ]
+    texts = [_pretrain_text(rng, lexicon) for _ in range(steps * batch_size // 4)]
+    features = []
+    for n_texts in (1, 2):  # encode() takes examples of one shape at a time
+        same_shape = [t for t in texts if len(t["texts"]) == n_texts]
+        if same_shape:
+            features += encode(tokenizer, same_shape, tokenizer.model_max_length)
+    features = [{k: f[k] for k in tokenizer.model_input_names} for f in features]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
     special = torch.tensor(tokenizer.all_special_ids)
@@ -247,7 +267,7 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
         idx = torch.randint(len(features), (batch_size,), generator=generator)
         batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
         original = batch["input_ids"].clone()
-        masked = (torch.rand(original.shape, generator=generator) < 0.15) & ~torch.isin(
+        masked = (torch.rand(original.shape, generator=generator) < MASK_RATE) & ~torch.isin(
             original, special
         )
         batch["input_ids"][masked] = tokenizer.mask_token_id
@@ -285,6 +305,15 @@ def build_base(out_dir, lexicon_path, model_cfg: dict, pretrain_steps: int, seed
     return card
 
 
+def majority_score(task) -> float | None:
+    """Accuracy of always answering the eval split's most common label (None for regression):
+    the floor a learned score is read against."""
+    if task.is_regression:
+        return None
+    labels = [ex["label"] for ex in task.eval]
+    return max(labels.count(label) for label in set(labels)) / len(labels)
+
+
 def build_intermediate(base_dir, task_dir, settings: dict, seed: int, out_dir) -> dict:
     """The base really finetuned on one source task, saved with its classification head like a
     finetuned model on the Hub."""
@@ -303,7 +332,14 @@ def build_intermediate(base_dir, task_dir, settings: dict, seed: int, out_dir) -
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     result.pop("history")
-    card = {"kind": "demo intermediate", "source_task": task.name, "seed": seed, **result}
+    card = {
+        "kind": "demo intermediate",
+        "base": Path(base_dir).name,
+        "source_task": task.name,
+        "majority_score": majority_score(task),
+        "seed": seed,
+        **result,
+    }
     atomic_write_json(out_dir / "recycling_card.json", card)
     return card
 
@@ -320,6 +356,7 @@ def build_decoys(base_dir, out_root, seed: int) -> list:
     base_config = BertConfig.from_pretrained(base_dir)
     wide = out_root / "decoy-wider"
     config = BertConfig(**{**base_config.to_dict(), "hidden_size": base_config.hidden_size * 2})
+    torch.manual_seed(seed)  # same weights, same revision, same pages on every build
     BertForSequenceClassification(config).save_pretrained(wide, safe_serialization=True)
     shutil.copy(Path(base_dir) / "tokenizer.json", wide / "tokenizer.json")
     shutil.copy(Path(base_dir) / "tokenizer_config.json", wide / "tokenizer_config.json")

@@ -53,6 +53,12 @@ rule render:
     input:
         tables=expand(f"{ARCH}/tables/counts.json", arch=config["architectures"]),
         metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
+        # The demo zoo's page reads each intermediate's recycling_card.json.
+        zoo=(
+            expand(f"{ZOO_DIR}/models/{{name}}", name=ZOO.get("intermediates", {}))
+            if ZOO.get("enabled")
+            else []
+        ),
     output:
         directory("results/site"),
     log:
@@ -65,6 +71,7 @@ rule render:
             for arch, path in zip(config["architectures"], input.tables)
         ],
         settings=as_json(config),
+        zoo=f"--zoo-models {ZOO_DIR}/models" if ZOO.get("enabled") else "",
     shell:
         "python scripts/render.py --settings {params.settings:q} --tables {params.tables} "
-        "--task-metas {input.metas} --out-dir {output} > {log} 2>&1"
+        "--task-metas {input.metas} {params.zoo} --out-dir {output} > {log} 2>&1"

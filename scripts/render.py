@@ -4,6 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
+from model_recycling.demo_page import render_demo_page
 from model_recycling.io import read_json
 from model_recycling.render import render_site
 
@@ -14,6 +15,7 @@ def main() -> None:
     parser.add_argument("--tables", nargs="+", required=True, help="ARCH=TABLES_DIR")
     parser.add_argument("--task-metas", nargs="+", required=True)
     parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--zoo-models", help="the demo zoo's model folders (its own page)")
     args = parser.parse_args()
     settings = args.settings
     settings["task_meta"] = {m["task"]: m for m in map(read_json, args.task_metas)}
@@ -26,6 +28,8 @@ def main() -> None:
             "counts": read_json(Path(tables_dir) / "counts.json"),
         }
     render_site(args.out_dir, archs, settings)
+    if args.zoo_models:
+        render_demo_page(args.out_dir, settings, args.zoo_models)
 
 
 if __name__ == "__main__":
