@@ -30,15 +30,16 @@ def accuracy(predictions, labels) -> dict:
     return {"score": n_correct / len(labels), "n_correct": n_correct, "n_eval": len(labels)}
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks, ties sharing the mean of their positions."""
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n; tied values share the mean of the ranks they span."""
+    values = np.asarray(values, dtype=float)
     order = np.argsort(values, kind="mergesort")
     ranks = np.empty(len(values))
     sorted_values = values[order]
     start = 0
     for end in range(1, len(values) + 1):
         if end == len(values) or sorted_values[end] != sorted_values[start]:
-            ranks[order[start:end]] = (start + end - 1) / 2
+            ranks[order[start:end]] = (start + 1 + end) / 2  # mean of ranks start+1..end
             start = end
     return ranks
 
@@ -47,7 +48,7 @@ def spearman(predictions, labels) -> dict:
     predictions, labels = _checked(
         np.asarray(predictions, dtype=float), np.asarray(labels, dtype=float)
     )
-    a, b = _ranks(predictions), _ranks(labels)
+    a, b = average_ranks(predictions), average_ranks(labels)
     a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
     score = float((a * b).sum() / denominator) if denominator > 0 else 0.0

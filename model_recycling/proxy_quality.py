@@ -17,25 +17,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from model_recycling.metrics import average_ranks
 from model_recycling.selection import read_selection
 from model_recycling.sources import read_candidates
 
 KS = (1, 3, 5)
 MIN_MODELS = 4  # fewer tested models tell nothing about which proxy ranks best
-
-
-def average_ranks(values) -> np.ndarray:
-    """Ranks 1..n; tied values share the mean of the ranks they span."""
-    values = np.asarray(values, dtype=float)
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values))
-    sorted_values = values[order]
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_values[end] != sorted_values[start]:
-            ranks[order[start:end]] = (start + 1 + end) / 2  # mean of ranks start+1..end
-            start = end
-    return ranks
 
 
 def spearman(x, y) -> float:

@@ -6,9 +6,9 @@ import math
 import pandas as pd
 import pytest
 
+from model_recycling.metrics import average_ranks
 from model_recycling.proxy_quality import (
     PROXIES,
-    average_ranks,
     best_proxy,
     bootstrap_interval,
     kendall_tau_b,
