@@ -38,6 +38,15 @@ def _row(name: str, spec: dict, card_path: Path) -> list:
     ]
 
 
+def _pretrain_steps(zoo: dict) -> str:
+    """Per base: its own pretrain_steps, else the zoo-wide one."""
+    default = zoo.get("pretrain_steps")
+    return ", ".join(
+        f"{name} {base.get('pretrain_steps', default)}"
+        for name, base in sorted(zoo["bases"].items())
+    )
+
+
 def demo_page(settings: dict, models_dir) -> str:
     zoo = settings["demo_zoo"]
     rows = [
@@ -59,7 +68,7 @@ def demo_page(settings: dict, models_dir) -> str:
         f"{LEARNED_SPEARMAN}. Models trained on shuffled labels are controls: they should learn "
         "nothing, and a good proxy should not rank them high.\n\n"
         + table
-        + f"\nPretraining steps of the bases: {zoo.get('pretrain_steps')}; source tasks and "
+        + f"\nPretraining steps of the bases: {_pretrain_steps(zoo)}; source tasks and "
         "sizes: `demo_zoo` in the config (see the FAQ).\n"
     )
 

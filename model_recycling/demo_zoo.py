@@ -73,50 +73,52 @@ def _doc(rng, lexicon, topic=None, polarity=None):
 
 # ---------------------------------------------------------------- task generators
 # Each returns one row; labels are what a registry entry declares (some strings, some ints).
-def _topic(rng, lex):
-    words, topic, _ = _doc(rng, lex)
+# `i` is the row's index: labels cycle with it, so every split is balanced (the majority class
+# is chance, and a learned score cannot hide behind a skewed split).
+def _topic(rng, lex, i):
+    words, topic, _ = _doc(rng, lex, topic=i % len(lex["topics"]))
     return {"sentence": " ".join(words), "label": topic}
 
 
-def _sentiment(rng, lex):
-    words, _, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
+def _sentiment(rng, lex, i):
+    words, _, polarity = _doc(rng, lex, polarity=2 * (i % 2))
     return {"sentence": " ".join(words), "label": POLARITIES[polarity]}
 
 
-def _stance(rng, lex):
-    words, _, polarity = _doc(rng, lex)
+def _stance(rng, lex, i):
+    words, _, polarity = _doc(rng, lex, polarity=i % 3)
     return {"sentence": " ".join(words), "label": POLARITIES[polarity]}
 
 
-def _same_topic(rng, lex):
+def _same_topic(rng, lex, i):
     first, topic, _ = _doc(rng, lex)
-    same = rng.random() < 0.5
+    same = i % 2 == 0
     other = topic if same else rng.choice([t for t in range(len(lex["topics"])) if t != topic])
     second, _, _ = _doc(rng, lex, topic=other)
     return {"sentence1": " ".join(first), "sentence2": " ".join(second), "label": int(same)}
 
 
-def _same_stance(rng, lex):
+def _same_stance(rng, lex, i):
     first, _, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
-    same = rng.random() < 0.5
+    same = i % 2 == 0
     second, _, _ = _doc(rng, lex, polarity=polarity if same else 2 - polarity)
     return {"sentence1": " ".join(first), "sentence2": " ".join(second), "label": int(same)}
 
 
-def _similarity(rng, lex):
+def _similarity(rng, lex, i):
     """0 to 5, like STS-B: 3 for the same topic, 2 for the same (non-neutral) stance."""
     first, topic, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
-    same_topic = topic if rng.random() < 0.5 else None
+    same_topic = topic if i % 2 == 0 else None
     second, topic2, polarity2 = _doc(rng, lex, topic=same_topic, polarity=rng.choice([0, 2]))
     score = 3.0 * (topic == topic2) + 2.0 * (polarity == polarity2)
     return {"sentence1": " ".join(first), "sentence2": " ".join(second), "score": round(score, 4)}
 
 
-def _nli(rng, lex):
+def _nli(rng, lex, i):
     """0 entailment (same topic and polarity), 1 neutral (other topic), 2 contradiction (same
     topic, opposite polarity)."""
     premise, topic, polarity = _doc(rng, lex, polarity=rng.choice([0, 2]))
-    label = rng.randrange(3)
+    label = i % 3
     if label == 1:
         topic = rng.choice([t for t in range(len(lex["topics"])) if t != topic])
         polarity = rng.choice([0, 2])
@@ -126,7 +128,7 @@ def _nli(rng, lex):
     return {"premise": " ".join(premise), "hypothesis": " ".join(hypothesis), "label": label}
 
 
-def _length(rng, lex):
+def _length(rng, lex, i):
     words, _, _ = _doc(rng, lex)
     return {"sentence": " ".join(words), "label": int(len(words) > 6)}
 
@@ -144,11 +146,14 @@ GENERATORS = {
 
 
 def generate_task(generator: str, n_train: int, n_test: int, seed: int, lexicon, shuffle=False):
-    """Rows for one task; `shuffle` permutes the train labels (a harmful source task)."""
+    """Rows for one task, in random order; `shuffle` permutes the train labels (a harmful source
+    task)."""
     rng = random.Random(seed)
     make = GENERATORS[generator]
-    train = [make(rng, lexicon) for _ in range(n_train)]
-    test = [make(rng, lexicon) for _ in range(n_test)]
+    train = [make(rng, lexicon, i) for i in range(n_train)]
+    test = [make(rng, lexicon, i) for i in range(n_test)]
+    rng.shuffle(train)
+    rng.shuffle(test)
     if shuffle:
         label_key = "score" if "score" in train[0] else "label"
         labels = [row[label_key] for row in train]
@@ -216,7 +221,7 @@ def _new_model(model_cfg: dict, tokenizer):
     """A fresh tiny BERT (masked LM) or T5 (denoising) from the zoo's base settings."""
     from transformers import BertConfig, BertForMaskedLM, T5Config, T5ForConditionalGeneration
 
-    settings = {k: v for k, v in model_cfg.items() if k != "model_type"}
+    settings = {k: v for k, v in model_cfg.items() if k not in ("model_type", "pretrain_steps")}
     if model_cfg["model_type"] == "t5":
         ids = {"pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
                "decoder_start_token_id": tokenizer.pad_token_id}  # fmt: skip
@@ -284,11 +289,13 @@ def pretrain_base(lexicon, model_cfg: dict, steps: int, batch_size: int, seed: i
 
 # ---------------------------------------------------------------- zoo building steps
 def build_base(out_dir, lexicon_path, model_cfg: dict, pretrain_steps: int, seed: int) -> dict:
-    """Tokenizer + briefly pretrained tiny BERT or T5, saved as a normal Hugging Face folder."""
+    """Tokenizer + briefly pretrained tiny BERT or T5, saved as a normal Hugging Face folder.
+    A base's own `pretrain_steps` (in model_cfg) overrides the zoo-wide number."""
     from model_recycling.devices import choose_device
     from model_recycling.io import read_json
 
     lexicon = read_json(lexicon_path)
+    pretrain_steps = model_cfg.get("pretrain_steps", pretrain_steps)
     model, tokenizer, loss = pretrain_base(
         lexicon, model_cfg, pretrain_steps, 64, seed, choose_device()
     )

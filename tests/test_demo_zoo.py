@@ -1,7 +1,10 @@
 """The demo carries signal (issue 8): on the demo's own settings (config.yaml), the tiny BERT base
-learns the sentence-pair targets, and an intermediate learns its pair source task, both well
-above the majority class. Scores are measured with the real zoo code and training loop; the
-thresholds are on scores, never on timing. The T5 base is left out to keep the test cheap."""
+learns every target (sentence pairs included) well above the majority class, on average below the
+ceiling, an intermediate learns its pair source task and helps the probe, and an intermediate
+trained on a related source task really helps a few-shot target. Scores are measured with the
+real zoo code and training loop; the thresholds are on scores, never on timing. The T5 base is
+left out to keep the test cheap (its pretraining is the slowest step of the zoo); the full run's
+figures for both bases are in README's demo paragraph."""
 
 from collections import Counter
 
@@ -13,15 +16,18 @@ from tests.conftest import REPO
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 ZOO = CONFIG["demo_zoo"]
-PAIR_TARGETS = ["demo_same_topic", "demo_same_stance", "demo_similarity"]
-PAIR_SOURCE = "nli-tuned"
+TARGETS = CONFIG["targets"]
+PAIR_SOURCE = "nli-tuned"  # the probe's kind of task
+RELATED_SOURCE = "sentiment-tuned"  # sentiment is stance without the neutral class
+RELATED_TARGET = "demo_stance"  # few-shot: 30 training examples
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def demo_bert(tmp_path_factory):
-    """The demo's tasks (all written, so each keeps its own seed), its BERT base and one
-    intermediate trained on a pair task, exactly as the workflow's rules build them."""
+    """The demo's tasks (all written, so each keeps its own seed), its BERT base and two
+    intermediates (a pair source task, a related one), exactly as the workflow's rules build
+    them. Yields the root, the base and the pair intermediate's card."""
     from model_recycling import demo_zoo
     from model_recycling.tasks import load_registry, prepare_task
 
@@ -34,19 +40,23 @@ def demo_bert(tmp_path_factory):
         registry_text.replace("results/demo_zoo/tasks", str(root / "tasks"))
     )
     registry = load_registry(root / "registry.yaml")
-    source = ZOO["intermediates"][PAIR_SOURCE]
-    for name in [*PAIR_TARGETS, source["task"], CONFIG["probe"]["task"]]:
+    sources = {name: ZOO["intermediates"][name] for name in (PAIR_SOURCE, RELATED_SOURCE)}
+    source_tasks = [spec["task"] for spec in sources.values()]
+    for name in [*TARGETS, *source_tasks, CONFIG["probe"]["task"]]:
         prepare_task(registry[name], root / "prepared" / name, CONFIG["dev_holdout"])
-    base = root / "models" / source["base"]
+    base_name = sources[PAIR_SOURCE]["base"]
+    base = root / "models" / base_name
     demo_zoo.build_base(
-        base, root / "tasks/lexicon.json", ZOO["bases"][source["base"]], ZOO["pretrain_steps"],
+        base, root / "tasks/lexicon.json", ZOO["bases"][base_name], ZOO["pretrain_steps"],
         ZOO["seed"],
     )  # fmt: skip
-    card = demo_zoo.build_intermediate(
-        base, root / "prepared" / source["task"], ZOO["finetune"], ZOO["seed"],
-        root / "models" / PAIR_SOURCE,
-    )  # fmt: skip
-    yield root, base, card
+    cards = {}
+    for name, spec in sources.items():
+        cards[name] = demo_zoo.build_intermediate(
+            base, root / "prepared" / spec["task"], ZOO["finetune"], ZOO["seed"],
+            root / "models" / name,
+        )  # fmt: skip
+    yield root, base, cards[PAIR_SOURCE]
     torch.set_num_threads(threads)
 
 
@@ -57,23 +67,48 @@ def test_pair_source_task_is_learned(demo_bert):
     assert card["score"] >= card["majority_score"] + 0.20, card
 
 
-@pytest.mark.parametrize("target", PAIR_TARGETS)
-def test_base_learns_pair_targets(demo_bert, target):
-    from model_recycling.demo_zoo import majority_score
+def _finetuned_score(model_dir, task) -> float:
     from model_recycling.modeling import load_for_task, load_tokenizer
-    from model_recycling.tasks import load_prepared
     from model_recycling.train import Hyperparameters, finetune, seed_everything
 
-    root, base, _ = demo_bert
-    task = load_prepared(root / "prepared" / target)
     seed_everything(0)
-    model = load_for_task(base, task, CPU)
+    model = load_for_task(model_dir, task, CPU)
     hp = Hyperparameters.from_config(CONFIG["finetune"])
-    result = finetune(model, load_tokenizer(base), task, hp, 0, CPU)
+    return finetune(model, load_tokenizer(model_dir), task, hp, 0, CPU)["score"]
+
+
+@pytest.fixture(scope="module")
+def baseline_scores(demo_bert):
+    from model_recycling.tasks import load_prepared
+
+    root, base, _ = demo_bert
+    tasks = {name: load_prepared(root / "prepared" / name) for name in TARGETS}
+    return {name: (_finetuned_score(base, task), task) for name, task in tasks.items()}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_base_learns_every_target(baseline_scores, target):
+    from model_recycling.demo_zoo import majority_score
+
+    score, task = baseline_scores[target]
     if task.is_regression:
-        assert result["score"] >= 0.3, result["score"]
+        assert score >= 0.3, score
     else:
-        assert result["score"] >= majority_score(task) + 0.10, result["score"]
+        assert score >= majority_score(task) + 0.10, score
+
+
+def test_baseline_leaves_room_and_a_related_intermediate_fills_it(demo_bert, baseline_scores):
+    """The effect the product is about: the baseline is below the ceiling on average, and the
+    intermediate trained on a related source task beats it on the few-shot target. Measured on
+    seed 0: average 0.909 (demo_same_stance is at the ceiling for BERT; it has 100 training
+    examples so that the T5 base learns it too), demo_stance 0.857 for the base and 1.000 after
+    sentiment."""
+    root, _, _ = demo_bert
+    average = sum(score for score, _ in baseline_scores.values()) / len(TARGETS)
+    assert average <= 0.93, baseline_scores
+    base_score, task = baseline_scores[RELATED_TARGET]
+    assert base_score <= 0.90, base_score  # room left on the few-shot target
+    assert _finetuned_score(root / "models" / RELATED_SOURCE, task) >= base_score + 0.05
 
 
 def test_related_intermediate_probes_above_the_base(demo_bert):
