@@ -261,7 +261,9 @@ def encode(tokenizer, examples: list, max_length: int) -> list:
     return [{k: encoded[k][i] for k in keys} for i in range(len(examples))]
 
 
-DEFAULT_BATCH_TOKENS = 16384  # padded tokens per inference batch: 256 rows of 64, 64 of 256
+# Padded tokens per inference batch: 256 rows of 32 tokens, 32 rows of 256. Smaller caps pad
+# less; on this 2-core CPU a 4096 cap ran 10% faster than 16384. A GPU may want more.
+DEFAULT_BATCH_TOKENS = 8192
 
 
 def length_sorted_batches(features: list, batch_size: int, max_tokens: int | None = None) -> list:

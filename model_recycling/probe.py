@@ -83,9 +83,10 @@ def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
         pooling=cfg["pooling"],
         batch_tokens=cfg.get("batch_tokens", DEFAULT_BATCH_TOKENS),
     )
-    train_x = extract_features(encoder, tokenizer, task.train, **kwargs)
+    # Both splits in one pass: one length sort, so fewer half-empty batches of mixed lengths.
+    both = extract_features(encoder, tokenizer, task.train + task.eval, **kwargs)
+    train_x, eval_x = both[: len(task.train)], both[len(task.train) :]
     require_finite(train_x, "probe features of the training split")
-    eval_x = extract_features(encoder, tokenizer, task.eval, **kwargs)
     require_finite(eval_x, "probe features of the evaluation split")
     extracted = time.perf_counter()
     logits_of = fit_linear_head(

@@ -340,6 +340,7 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
         "n_train": len(train),
         "n_dev": len(dev),
         "train_seconds": time.perf_counter() - started,
+        "training_seconds": training_seconds,
         "examples_trained": examples_trained,
         "train_examples_per_second": examples_trained / training_seconds,
         "history": history,
