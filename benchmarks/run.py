@@ -96,6 +96,9 @@ def table(results: dict) -> str:
          f"{f['padding_fraction_grouped']:.3f}",
          f"random batches {f['padding_fraction_random']:.3f}; "
          f"{f['examples']} examples, batch {f['batch_size']}, {f['epochs']} epoch(s)"),
+        ("training padding fraction at 2,000 / 20,000 / 391,702 examples, grouped",
+         " / ".join(f"{v:.3f}" for v in f["padding_fraction_grouped_at_scale"].values()),
+         f"same length distribution, batch {f['batch_size']}, untimed"),
         ("cell_overhead_s: a demo cell's wall time outside training",
          f"{c['cell_overhead_s']['median']:.1f} s",
          f"of {c['cell_wall_s']['median']:.1f} s [{_reps(c['cell_wall_s'])}] for "
