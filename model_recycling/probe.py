@@ -10,17 +10,33 @@ import torch
 
 from model_recycling.devices import autocast
 from model_recycling.metrics import require_finite
-from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
+from model_recycling.modeling import (
+    DEFAULT_BATCH_TOKENS,
+    collate,
+    encode,
+    length_sorted_batches,
+    model_inputs,
+)
 from model_recycling.proxies import feature_proxies
 
 
-def extract_features(model, tokenizer, examples, max_length, batch_size, device, pooling="mean"):
-    """One pass, no grad, length-sorted batches; returns float32 [n, hidden] in input order."""
+def extract_features(
+    model,
+    tokenizer,
+    examples,
+    max_length,
+    batch_size,
+    device,
+    pooling="mean",
+    batch_tokens=DEFAULT_BATCH_TOKENS,
+):
+    """One pass, no grad, length-sorted batches capped by rows and padded tokens; returns
+    float32 [n, hidden] in input order."""
     features = encode(tokenizer, examples, max_length)
     accepted = model_inputs(model)
     out = torch.empty(len(features), model.config.hidden_size)
     with torch.no_grad(), autocast(device):
-        for idx in length_sorted_batches(features, batch_size):
+        for idx in length_sorted_batches(features, batch_size, batch_tokens):
             batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
             batch = {k: v.to(device) for k, v in batch.items() if k in accepted}
             hidden = model(**batch).last_hidden_state.float()
@@ -58,17 +74,19 @@ def fit_linear_head(features, labels, num_labels, l2=1e-3, max_iter=200, seed=0)
 
 
 def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
-    """cfg: max_length, batch_size, pooling, l2, max_iter."""
+    """cfg: max_length, batch_size, pooling, l2, max_iter, optionally batch_tokens."""
     started = time.perf_counter()
     kwargs = dict(
         max_length=cfg["max_length"],
         batch_size=cfg["batch_size"],
         device=device,
         pooling=cfg["pooling"],
+        batch_tokens=cfg.get("batch_tokens", DEFAULT_BATCH_TOKENS),
     )
-    train_x = extract_features(encoder, tokenizer, task.train, **kwargs)
+    # Both splits in one pass: one length sort, so fewer half-empty batches of mixed lengths.
+    both = extract_features(encoder, tokenizer, task.train + task.eval, **kwargs)
+    train_x, eval_x = both[: len(task.train)], both[len(task.train) :]
     require_finite(train_x, "probe features of the training split")
-    eval_x = extract_features(encoder, tokenizer, task.eval, **kwargs)
     require_finite(eval_x, "probe features of the evaluation split")
     extracted = time.perf_counter()
     logits_of = fit_linear_head(

@@ -21,7 +21,14 @@ import torch
 
 from model_recycling.devices import autocast, grad_scaler, loader_settings
 from model_recycling.metrics import METRICS, NonFiniteError, require_finite
-from model_recycling.modeling import collate, encode, length_sorted_batches, model_inputs
+from model_recycling.modeling import (
+    DEFAULT_BATCH_TOKENS,
+    collate,
+    encode,
+    length_grouped_batches,
+    length_sorted_batches,
+    model_inputs,
+)
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,14 @@ class Hyperparameters:
     max_length: int = 250
     max_grad_norm: float = 1.0
     eval_batch_size: int = 256
+    # Evaluation batches also stop at this many padded tokens (rows x longest row).
+    eval_batch_tokens: int = DEFAULT_BATCH_TOKENS
     # Gradient accumulation: batches of batch_size are run in pieces of at most this many
     # examples (same result, less GPU memory). None: the whole batch at once.
     micro_batch_size: int | None = None
+    # Training batches of similar lengths (modeling.length_grouped_batches): less padding, same
+    # random batch order. False: plain random batches.
+    group_by_length: bool = True
 
     @classmethod
     def from_config(cls, section: dict) -> Hyperparameters:
@@ -168,10 +180,22 @@ def _loader(batches: _Batches, batch_sampler, device, threads):
     )
 
 
-def evaluate(model, output, features, labels, metric, pad_id, batch_size, device, threads=1):
-    """Metric of the model's predictions, length-sorted batches (less padding)."""
+def evaluate(
+    model,
+    output,
+    features,
+    labels,
+    metric,
+    pad_id,
+    batch_size,
+    device,
+    threads=1,
+    batch_tokens=DEFAULT_BATCH_TOKENS,
+):
+    """Metric of the model's predictions; length-sorted batches capped by rows and padded
+    tokens (less padding)."""
     accepted = model_inputs(model)
-    sampler = length_sorted_batches(features, batch_size)
+    sampler = length_sorted_batches(features, batch_size, batch_tokens)
     predictions = np.empty(len(features), dtype=float if output.regression else int)
     model.eval()
     loader = _loader(_Batches(features, labels, pad_id, accepted), sampler, device, threads)
@@ -210,6 +234,18 @@ def _linear_schedule(optimizer, total_steps: int, warmup_ratio: float):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def dev_evaluation_due(step: int, total_steps: int, every: int, last_evaluated: int) -> bool:
+    """Every `every` steps; at the last step too unless the last evaluation was less than half
+    an interval before it. The best checkpoint is chosen among evaluated states, so there must
+    be at least one (none yet: evaluate), and a real stretch of training after the last
+    evaluation deserves a look; a few end-of-schedule steps at a near-zero learning rate barely
+    change the model and are not worth a dev pass. Early stopping itself only ever breaks right
+    after an evaluation, so it is unaffected."""
+    if step % every == 0:
+        return True
+    return step == total_steps and (last_evaluated == 0 or step - last_evaluated >= every / 2)
+
+
 def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, threads=1) -> dict:
     """Train `model` on task.train, early-stop on task.dev, score the best state on task.eval.
     Leaves the best state loaded in `model`."""
@@ -222,6 +258,7 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
     dev = encode(tokenizer, task.dev, hp.max_length)
     dev_labels = [ex["label"] for ex in task.dev]
     batches = _Batches(train, [ex["label"] for ex in task.train], pad_id, accepted)
+    lengths = [len(f["input_ids"]) for f in train]
 
     steps_per_epoch = math.ceil(len(train) / hp.batch_size)
     total_steps = max(1, math.ceil(steps_per_epoch * hp.epochs))
@@ -231,11 +268,18 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
     generator = torch.Generator().manual_seed(seed)
 
     best_dev, best_state, best_step, evals_without_gain, step = -math.inf, None, 0, 0, 0
-    history = []
+    history, examples_trained, eval_seconds = [], 0, 0.0
     model.to(device)
+    loop_started = time.perf_counter()
     while step < total_steps and evals_without_gain < hp.patience:
-        order = torch.randperm(len(train), generator=generator).split(hp.batch_size)
-        for batch, labels in _loader(batches, [b.tolist() for b in order], device, threads):
+        if hp.group_by_length:
+            order = length_grouped_batches(lengths, hp.batch_size, generator)
+        else:
+            order = [
+                b.tolist()
+                for b in torch.randperm(len(train), generator=generator).split(hp.batch_size)
+            ]
+        for batch, labels in _loader(batches, order, device, threads):
             model.train()
             optimizer.zero_grad(set_to_none=True)
             loss = 0.0
@@ -254,13 +298,18 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
             scaler.update()
             schedule.step()
             step += 1
-            if step % hp.eval_every_steps == 0 or step == total_steps:
+            examples_trained += len(labels)
+            last_evaluated = history[-1]["step"] if history else 0
+            if dev_evaluation_due(step, total_steps, hp.eval_every_steps, last_evaluated):
+                eval_started = time.perf_counter()
                 try:
                     current = evaluate(
-                        model, output, dev, dev_labels, metric, pad_id, hp.eval_batch_size, device
-                    )["score"]
+                        model, output, dev, dev_labels, metric, pad_id, hp.eval_batch_size,
+                        device, batch_tokens=hp.eval_batch_tokens,
+                    )["score"]  # fmt: skip
                 except NonFiniteError as err:
                     raise NonFiniteError(f"{err} in the dev evaluation at step {step}") from err
+                eval_seconds += time.perf_counter() - eval_started
                 history.append({"step": step, "loss": loss, "dev_score": current})
                 if current > best_dev + hp.min_delta or best_state is None:
                     best_dev, best_step, evals_without_gain = current, step, 0
@@ -270,12 +319,16 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
             if step >= total_steps or evals_without_gain >= hp.patience:
                 break
 
+    # Training alone: no tokenizing, no dev evaluation (the best-state copies stay in: they
+    # are part of what a training step costs here).
+    training_seconds = time.perf_counter() - loop_started - eval_seconds
     model.load_state_dict(best_state)
     evaluation = encode(tokenizer, task.eval, hp.max_length)
     eval_labels = [ex["label"] for ex in task.eval]
     result = evaluate(
-        model, output, evaluation, eval_labels, metric, pad_id, hp.eval_batch_size, device, threads
-    )
+        model, output, evaluation, eval_labels, metric, pad_id, hp.eval_batch_size, device,
+        threads, hp.eval_batch_tokens,
+    )  # fmt: skip
     return {
         **result,
         "metric": metric,
@@ -287,6 +340,8 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
         "n_train": len(train),
         "n_dev": len(dev),
         "train_seconds": time.perf_counter() - started,
-        "train_examples_per_second": step * hp.batch_size / (time.perf_counter() - started),
+        "training_seconds": training_seconds,
+        "examples_trained": examples_trained,
+        "train_examples_per_second": examples_trained / training_seconds,
         "history": history,
     }

@@ -1,0 +1,88 @@
+"""Item 3's cell_overhead_s: a real `python scripts/finetune.py` run of the demo's tiny BERT on a
+demo task, its wall time split into the overhead (process start, imports, model load, data:
+everything outside `train.finetune`), tokenizing and evaluation (inside it, outside the steps),
+and training (the record's training_seconds: the steps only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.timing import figure, interleaved
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
+TASK = "demo_topic"
+
+
+def build_cell_inputs(root: Path) -> tuple[Path, Path, dict]:
+    """The demo's tiny BERT (briefly pretrained) and its demo_topic, prepared as the demo does."""
+    from model_recycling import demo_zoo
+    from model_recycling.tasks import load_registry, prepare_task
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    zoo = config["demo_zoo"]
+    demo_zoo.write_tasks(root / "tasks", {TASK: zoo["tasks"][TASK]}, seed=0)
+    base_cfg = zoo["bases"]["tiny-bert-base"]
+    demo_zoo.build_base(root / "base", root / "tasks/lexicon.json", base_cfg, 20, seed=0)
+    registry = (REPO / "resources/tasks/demo.yaml").read_text()
+    (root / "registry.yaml").write_text(
+        registry.replace("results/demo_zoo/tasks", str(root / "tasks"))
+    )
+    prepare_task(load_registry(root / "registry.yaml")[TASK], root / TASK, DEV_HOLDOUT)
+    return root / "base", root / TASK, {**config["finetune"], "device": "cpu"}
+
+
+def one_cell(root: Path, model_dir: Path, task_dir: Path, settings: dict):
+    out = root / "cell.json"
+    command = [
+        sys.executable, "scripts/finetune.py", "--arch", "bert", "--model-id", "tiny-bert-base",
+        "--role", "baseline", "--model-dir", str(model_dir), "--revision", "auto",
+        "--task-dir", str(task_dir), "--settings", json.dumps(settings), "--seed", "0",
+        "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+
+    def run() -> tuple[float, float, float]:
+        started = time.perf_counter()
+        subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+        wall = time.perf_counter() - started
+        record = json.loads(out.read_text())
+        return wall, record["train_seconds"], record["training_seconds"]
+
+    return run
+
+
+def measure(root: Path, repetitions: int) -> dict:
+    cell = one_cell(root, *build_cell_inputs(root))
+    imports = [sys.executable, "-c", "import model_recycling.jobs"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = interleaved(
+        {
+            "cell": cell,
+            "imports": lambda: _wall(lambda: subprocess.run(imports, env=env, check=True)),
+        },
+        repetitions,
+    )
+    walls, inside, training = (list(column) for column in zip(*runs["cell"], strict=True))
+    return {
+        "cell_wall_s": figure(walls, "s"),
+        "cell_overhead_s": figure([w - f for w, f in zip(walls, inside, strict=True)], "s"),
+        "cell_tokenize_and_eval_s": figure(
+            [f - t for f, t in zip(inside, training, strict=True)], "s"
+        ),
+        "cell_training_s": figure(training, "s"),
+        "process_start_and_imports_s": figure(runs["imports"], "s"),
+    }
+
+
+def _wall(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started

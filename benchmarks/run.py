@@ -1,0 +1,146 @@
+"""`make bench`: build the synthetic model and task, measure, print the table, write
+benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
+BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
+BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULTS = {
+    "BENCH_PROBE_TRAIN": 400,
+    "BENCH_PROBE_EVAL": 100,
+    "BENCH_FT_TRAIN": 192,
+    "BENCH_FT_EPOCHS": 1,
+    "BENCH_FT_BATCH": 32,
+    "BENCH_REPS": 3,
+    "BENCH_REF_REPS": 1,
+    "BENCH_CELL_REPS": 3,
+    "BENCH_THREADS": 2,
+}
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def sizes() -> dict:
+    return {k: type(v)(os.environ.get(k, v)) for k, v in DEFAULTS.items()}
+
+
+def measure(size: dict) -> dict:
+    import torch
+
+    from benchmarks import cell_bench, finetune_bench, probe_bench, synthetic
+    from benchmarks.timing import machine
+
+    torch.set_num_threads(size["BENCH_THREADS"])
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = synthetic.save_model(Path(tmp) / "bert-6x384")
+        probe_task = synthetic.task(size["BENCH_PROBE_TRAIN"], 0, size["BENCH_PROBE_EVAL"])
+        ft_task = synthetic.task(size["BENCH_FT_TRAIN"], 64, 64, seed=10)
+        return {
+            "machine": machine(),
+            "sizes": size,
+            "probe": probe_bench.measure(model_dir, probe_task, size["BENCH_REPS"]),
+            "finetune": finetune_bench.measure(
+                model_dir,
+                ft_task,
+                size["BENCH_FT_EPOCHS"],
+                size["BENCH_FT_BATCH"],
+                size["BENCH_REPS"],
+                size["BENCH_REF_REPS"],
+            ),
+            "cell": cell_bench.measure(Path(tmp) / "cell", size["BENCH_CELL_REPS"]),
+        }
+
+
+def _reps(fig) -> str:
+    return ", ".join(f"{v:.3g}" for v in fig["repetitions"])
+
+
+def table(results: dict) -> str:
+    p, f, c = results["probe"], results["finetune"], results["cell"]
+    s, r = p["seconds"], f["examples_per_second"]
+    rows = [
+        ("probe_over_forward (target <= 1.2)", f"{p['probe_over_forward']:.2f}",
+         f"probe {s['probe_tokens']['median']:.1f} s [{_reps(s['probe_tokens'])}] / "
+         f"length-sorted forward, {256} rows {s['forward_rows']['median']:.1f} s "
+         f"[{_reps(s['forward_rows'])}], {p['examples']} examples"),
+        ("probe over a forward pass with the same token-capped batches",
+         f"{p['probe_over_forward_same_batches']:.2f}",
+         f"forward {s['forward_tokens']['median']:.1f} s [{_reps(s['forward_tokens'])}]"),
+        ("probe before (256-row batches) over the same forward",
+         f"{p['probe_over_forward_before']:.2f}",
+         f"probe {s['probe_rows']['median']:.1f} s [{_reps(s['probe_rows'])}]"),
+        ("probe padding fraction, 256 rows -> token-capped",
+         f"{p['padding_fraction_rows']:.2f} -> {p['padding_fraction_tokens']:.2f}",
+         f"time change {p['probe_time_change']:+.0%}; accuracy {p['score_rows']:.4f} -> "
+         f"{p['score_tokens']:.4f}"),
+        ("finetune_speedup_vs_trainer (target >= 1.2)", f"{f['finetune_speedup_vs_trainer']:.2f}",
+         f"ours {r['ours_grouped']['median']:.1f} ex/s [{_reps(r['ours_grouped'])}] / Trainer "
+         f"group_by_length {r['trainer_grouped']['median']:.1f} [{_reps(r['trainer_grouped'])}]"),
+        ("finetune speedup vs Trainer padded to max_length",
+         f"{f['finetune_speedup_vs_trainer_max_length']:.2f}",
+         f"Trainer max_length {r['trainer_max_length']['median']:.1f} ex/s "
+         f"[{_reps(r['trainer_max_length'])}]"),
+        ("finetune speedup over our random-batch loop (before)",
+         f"{f['speedup_over_random_batches']:.2f}",
+         f"random batches {r['ours_random_batches']['median']:.1f} ex/s "
+         f"[{_reps(r['ours_random_batches'])}]"),
+        ("training padding fraction (target <= 0.10), grouped vs random",
+         f"{f['padding_fraction_grouped']:.3f}",
+         f"random batches {f['padding_fraction_random']:.3f}; "
+         f"{f['examples']} examples, batch {f['batch_size']}, {f['epochs']} epoch(s)"),
+        ("training padding fraction at 2,000 / 20,000 / 391,702 examples, grouped",
+         " / ".join(f"{v:.3f}" for v in f["padding_fraction_grouped_at_scale"].values()),
+         f"same length distribution, batch {f['batch_size']}, untimed"),
+        ("cell_overhead_s: a demo cell's wall time outside training",
+         f"{c['cell_overhead_s']['median']:.1f} s",
+         f"of {c['cell_wall_s']['median']:.1f} s [{_reps(c['cell_wall_s'])}] for "
+         f"`python scripts/finetune.py` (tiny BERT, demo_topic, demo settings); tokenizing and "
+         f"evaluation {c['cell_tokenize_and_eval_s']['median']:.1f} s; training "
+         f"{c['cell_training_s']['median']:.1f} s; process start + imports alone "
+         f"{c['process_start_and_imports_s']['median']:.1f} s "
+         f"[{_reps(c['process_start_and_imports_s'])}]"),
+    ]  # fmt: skip
+    lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
+    m = results["machine"]
+    block = (
+        f"{START}\n`{results['command']}` on {results['date']}: {m['cores']} cores "
+        f"({m['cpu']}), {m['torch_threads']} torch threads, torch {m['torch']}, transformers "
+        f"{m['transformers']}, load average at start {m['load_average_at_start']}; sizes "
+        f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256.\n\n"
+        f"{text}\n{END}"
+    )
+    old = path.read_text()
+    if START in old:
+        old = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
+    else:
+        old = old.rstrip("\n") + "\n\n## Stage benchmarks (`make bench`)\n\n" + block + "\n"
+    path.write_text(old)
+
+
+def main() -> None:
+    size = sizes()
+    results = measure(size)
+    env = " ".join(f"{k}={v}" for k, v in size.items() if v != DEFAULTS[k])
+    results["command"] = " ".join(filter(None, [env, "make bench"]))
+    results["argv"] = shlex.join(sys.argv)
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = table(results)
+    print(text)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_benchmarks_md(HERE.parent / "BENCHMARKS.md", results, text)
+
+
+if __name__ == "__main__":
+    main()
