@@ -38,27 +38,11 @@ class Task:
 
 
 def build_tokenizer(vocab_size: int = BERT_SHAPE["vocab_size"], max_length: int = 256):
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    """Word-level, one token per whitespace-separated word ("w0", "w1", ...)."""
+    from model_recycling.demo_zoo import word_level_tokenizer
 
     words = SPECIALS + [f"w{i}" for i in range(vocab_size - len(SPECIALS))]
-    vocab = {token: i for i, token in enumerate(words)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        pad_token="[PAD]",
-        unk_token="[UNK]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=max_length,
-    )
+    return word_level_tokenizer(words, max_length)
 
 
 def save_model(folder: Path, seed: int = 0) -> Path:

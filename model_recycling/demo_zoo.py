@@ -185,16 +185,25 @@ def build_tokenizer(lexicon: dict, max_length: int, model_type: str = "bert"):
     """Word-level tokenizer over the lexicon; digits and '.' are tokens too, so that label strings
     ("0", "3.4") can be written by a text-to-text model. BERT style adds [CLS] and token types;
     T5 style ends each segment with [SEP] as its end-of-sequence token."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import pre_tokenizers
 
     words = vocabulary(lexicon) + [str(d) for d in range(10)] + ["."]
-    vocab = {token: i for i, token in enumerate(words)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+    split = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Digits(individual_digits=True),
          pre_tokenizers.Punctuation()]
     )  # fmt: skip
+    return word_level_tokenizer(words, max_length, model_type, split)
+
+
+def word_level_tokenizer(words: list, max_length: int, model_type="bert", pre_tokenizer=None):
+    """A fast tokenizer whose vocabulary is `words` in order (special tokens among them), split
+    on white space unless `pre_tokenizer` says otherwise."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(words)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizer or pre_tokenizers.WhitespaceSplit()
     special = [("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
     if model_type == "t5":
         single, pair, names = "$A [SEP]", "$A [SEP] $B [SEP]", ["input_ids", "attention_mask"]
