@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 # The names a probe record's "proxies" holds, and the choices of probe.rank_by.
 PROXIES = ("linear_probe", "logme", "hscore", "knn")
 
@@ -20,10 +18,12 @@ def _estimators() -> dict:
     return {"logme": LogME, "hscore": HScore, "knn": NearestNeighbors}
 
 
-def feature_proxies(features: torch.Tensor, labels) -> tuple[dict, dict]:
+def feature_proxies(features, labels) -> tuple[dict, dict]:
     """LogME, H-score and kNN (leave-one-out, k=3) accuracy of `features` [n, hidden] (CPU float)
     for the class `labels` [n]. Returns (values, notes): a value that is not a finite number, or
     whose estimator fails on these features, is None with a one-line note saying why."""
+    import torch  # here: selection and the pages read PROXIES without starting torch
+
     labels = torch.as_tensor(labels, dtype=torch.long)
     values, notes = {}, {}
     for name, estimator in _estimators().items():

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from model_recycling.metrics import average_ranks
+from model_recycling.proxies import PROXIES
 from model_recycling.selection import read_selection
 from model_recycling.sources import read_candidates
 
@@ -142,8 +143,6 @@ def verdict(table: pd.DataFrame, min_models: int = MIN_MODELS) -> str:
 
 # The table the figures rest on (the aggregate step writes it as proxies.csv).
 
-# The probe records' proxies: proxies.PROXIES, named again here because that module imports torch.
-PROXIES = ("linear_probe", "logme", "hscore", "knn")
 ACCURACY_PROXIES = ("linear_probe", "knn")  # x100, as the pages show accuracies
 STATIC_PROXY = "downloads"  # the Hub listing's count, where the source has one
 PROXY_COLUMNS = ["model_id", "selected", "calibration", "tested", "avg", *PROXIES, STATIC_PROXY]
