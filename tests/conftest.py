@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.workflow_helpers import copy_workflow, load_config, snakemake, write_config
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,3 +81,14 @@ def slurm_cluster():
         yield
     finally:
         subprocess.run(["bash", str(SLURM_SCRIPTS / "stop_cluster.sh")], timeout=120, check=False)
+
+
+@pytest.fixture(scope="session")
+def micro_run(tmp_path_factory):
+    """One complete run of the micro demo (tests/configs/micro.yaml) in a copy of the workflow,
+    shared by every test that only reads it: (workdir, config, configfile)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    config = load_config()
+    configfile = write_config(workdir, config)
+    snakemake(workdir, configfile)
+    return workdir, config, configfile

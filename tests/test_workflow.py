@@ -39,15 +39,11 @@ def finetuned_per_arch(workdir) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """One complete run of the micro demo; tests below only read it or dry-run against it
-    (those that change files work on their own copy)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    config = load_config()
-    configfile = write_config(workdir, config)
-    snakemake(workdir, configfile)
-    return workdir, config, configfile
+@pytest.fixture
+def run(micro_run):
+    """The session's complete micro run (tests/conftest.py); tests below only read it or dry-run
+    against it (those that change files work on their own copy)."""
+    return micro_run
 
 
 def fork(run, tmp_path) -> Path:
