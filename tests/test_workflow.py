@@ -17,7 +17,6 @@ import pytest
 from model_recycling.selection import finetuned, read_selection
 from tests.workflow_helpers import (
     REPO,
-    copy_workflow,
     load_config,
     make_run_command,
     planned_jobs,
@@ -339,17 +338,21 @@ def _site_files(workdir: Path) -> dict:
 
 def test_killed_run_resumes_to_the_same_pages(run, tmp_path):
     """SIGKILL the whole `make run` mid-finetuning, run it again: it resumes by itself (stale
-    lock, half-made outputs) and publishes the same bytes as an uninterrupted run."""
-    workdir = copy_workflow(tmp_path / "killed")
-    configfile = write_config(workdir, load_config())
-    command, env = make_run_command(configfile)
+    lock, half-made outputs) and publishes the same bytes as an uninterrupted run.
+
+    It starts from a copy of the finished run less the T5 architecture's cells and every page,
+    so the kill lands among finetuning jobs without building the demo zoo and probing again."""
+    workdir = fork(run, tmp_path)
+    shutil.rmtree(workdir / T5 / "cells")
+    shutil.rmtree(workdir / "results/site")
+    command, env = make_run_command(workdir / run[2].name)
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen(
             command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + 600
-    while not list((workdir / "results/architectures").glob("*/cells/*/*/seed*.json")):
+    while not list((workdir / T5 / "cells").glob("*/*/seed*.json")):
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
         assert time.monotonic() < deadline
         time.sleep(0.2)
