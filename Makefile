@@ -3,6 +3,8 @@ VENV ?= .venv
 CORES ?= all
 ARGS ?=
 PYTEST_ARGS ?=
+# Two test processes (pytest-xdist): one runs a workflow while the other runs unit tests.
+TEST_WORKERS ?= 2
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
@@ -21,7 +23,7 @@ run: $(VENV)/.installed
 	python -m model_recycling.resume --cores $(CORES) $(ARGS)
 
 test: $(VENV)/.installed
-	pytest $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint
 
 lint: $(VENV)/.installed

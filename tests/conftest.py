@@ -1,4 +1,6 @@
+import fcntl
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -55,40 +57,70 @@ def tiny_zoo(tmp_path_factory):
 
 
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
+# Exists while a test session's SLURM cluster may be running (the cluster is machine-wide).
+CLUSTER_STARTED = "/run/model-recycling-test-slurm"
 
 
 def pytest_collection_modifyitems(items):
-    """SLURM tests first: once SLURM's commands are installed, every Snakemake start asks the
-    controller for its config (the executor plugin does, at import) and waits ~9 s when none
-    runs; the cluster started for them stays up until the session ends."""
+    """SLURM tests first, on one worker when pytest-xdist runs the suite (`make test`): once
+    SLURM's commands are installed, every Snakemake start asks the controller for its config
+    (the executor plugin does, at import) and waits ~9 s when none runs; the cluster started for
+    them stays up until the whole session ends (pytest_sessionfinish)."""
     items.sort(key=lambda item: item.get_closest_marker("slurm") is None)
+    for item in items:
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session):
+    """The cluster outlives every worker: the session that is not a worker stops it."""
+    if not _is_xdist_worker(session.config) and os.path.exists(CLUSTER_STARTED):
+        _stop_cluster()
 
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """A real single-node SLURM cluster (tests/slurm/start_cluster.sh), stopped at the end."""
+    """A real single-node SLURM cluster (tests/slurm/start_cluster.sh), stopped when the session
+    ends."""
     if os.environ.get("SKIP_SLURM") == "1":
         pytest.skip("SKIP_SLURM=1 is set")
     if os.geteuid() != 0:
         pytest.skip("starting a SLURM cluster needs root")
-    try:
-        started = subprocess.run(
-            ["bash", str(SLURM_SCRIPTS / "start_cluster.sh")],
-            capture_output=True, text=True, timeout=900, check=False,
-        )  # fmt: skip
-        if started.returncode != 0:
-            pytest.fail(f"start_cluster.sh failed:\n{started.stdout}\n{started.stderr}")
-        yield
-    finally:
-        subprocess.run(["bash", str(SLURM_SCRIPTS / "stop_cluster.sh")], timeout=120, check=False)
+    Path(CLUSTER_STARTED).touch()  # whatever happens next, the session's end stops it
+    started = subprocess.run(
+        ["bash", str(SLURM_SCRIPTS / "start_cluster.sh")],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    if started.returncode != 0:
+        pytest.fail(f"start_cluster.sh failed:\n{started.stdout}\n{started.stderr}")
+
+
+def _stop_cluster() -> None:
+    subprocess.run(["bash", str(SLURM_SCRIPTS / "stop_cluster.sh")], timeout=120, check=False)
+    Path(CLUSTER_STARTED).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
-def micro_run(tmp_path_factory):
+def micro_run(request, tmp_path_factory):
     """One complete run of the micro demo (tests/configs/micro.yaml) in a copy of the workflow,
-    shared by every test that only reads it: (workdir, config, configfile)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    config = load_config()
-    configfile = write_config(workdir, config)
-    snakemake(workdir, configfile)
-    return workdir, config, configfile
+    shared by every test that only reads it: (workdir, config, configfile). Under pytest-xdist
+    the first worker to ask makes it and the others wait for it (a lock in the folder that all
+    workers' temporary folders share), so the session runs it once."""
+    shared = tmp_path_factory.getbasetemp()
+    if _is_xdist_worker(request.config):
+        shared = shared.parent
+    workdir = shared / "micro_run"
+    with open(shared / "micro_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        configfile = workdir / "test-config.yaml"
+        if not (workdir / "DONE").exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a worker that failed left it half made
+            copy_workflow(workdir)
+            write_config(workdir, load_config())
+            snakemake(workdir, configfile)
+            (workdir / "DONE").touch()
+    return workdir, load_config(), configfile

@@ -176,6 +176,7 @@ def hostile_run(tmp_path_factory, tiny_zoo):
         }
     }
     config.update(targets=["demo_topic"], seeds=[0], baseline_seeds=[0])
+    config["demo_zoo"]["intermediates"] = {}  # only its synthetic tasks are used here
     stop, killed = threading.Event(), []
     watcher = threading.Thread(target=_kill_probes_of, args=(KILLED, stop, killed), daemon=True)
     watcher.start()
