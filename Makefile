@@ -48,13 +48,15 @@ bench: $(VENV)/.installed
 
 # The image (Dockerfile) with podman. TORCH=cpu: torch's CPU-only wheel. BASE: another base
 # (dev/make_base_image.sh makes one where no registry is reachable). HOST_PIP=1: this machine's
-# pip settings reach the install step through a bind mount (README "Containers").
+# pip settings reach the install step through a bind mount; TORCH_CPU_INDEX= (set, empty) takes
+# the CPU wheel from pip's own settings (README "Containers").
 IMAGE_TAG ?= ghcr.io/model-recycling/model-recycling:0.1.0
 BASE ?= python:3.11-slim-bookworm
 TORCH ?= cuda
 image:
 	python3 dev/build_image.py --tag $(IMAGE_TAG) --base $(BASE) --torch $(TORCH) \
-		$(if $(filter 1,$(HOST_PIP)),--host-pip)
+		$(if $(filter 1,$(HOST_PIP)),--host-pip) \
+		$(if $(filter undefined,$(origin TORCH_CPU_INDEX)),,--torch-cpu-index '$(TORCH_CPU_INDEX)')
 
 # A run archive, archives/<config>-<commit>.tar.gz (README "Archived runs"). WHEELS=1 adds a
 # wheelhouse of the lock, IMAGE=1 the image IMAGE_TAG, ALLOW_DIRTY=1 archives HEAD of a dirty tree.

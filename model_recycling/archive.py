@@ -168,8 +168,9 @@ def offline_install(dest: Path, python: str = "python3", prefix: list[str] = ())
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env["PIP_CONFIG_FILE"] = os.devnull
-    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-index"]
-    pip += ["--find-links", str(dest / "wheelhouse"), "-r", str(dest / "requirements.lock")]
+    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-compile"]
+    pip += ["--no-index", "--find-links", str(dest / "wheelhouse")]
+    pip += ["-r", str(dest / "requirements.lock")]
     subprocess.run([*prefix, *pip], env=env, check=True)
     return venv
 

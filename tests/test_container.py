@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-from tests.workflow_helpers import copy_workflow, write_config
+from tests.workflow_helpers import assert_same_files, copy_workflow, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -70,9 +69,9 @@ def image(podman_env):
     _check(base, "dev/make_base_image.sh")
     TIMINGS["base image"] = time.monotonic() - started
     started = time.monotonic()
-    build = [sys.executable, str(REPO / "dev/build_image.py"), "--tag", TAG, "--base", BASE]
-    build += ["--torch", "cpu", "--torch-cpu-index", "", "--host-pip"]
-    _check(_run(build, podman_env, 1500), "dev/build_image.py")
+    build = ["make", "-C", str(REPO), "--no-print-directory", "image", f"IMAGE_TAG={TAG}"]
+    build += [f"BASE={BASE}", "TORCH=cpu", "TORCH_CPU_INDEX=", "HOST_PIP=1"]
+    _check(_run(build, podman_env, 1500), "make image")
     TIMINGS["image build"] = time.monotonic() - started
     yield TAG
     print(f"\ncontainer test timings (s): { {k: round(v) for k, v in TIMINGS.items()} }")
@@ -126,11 +125,3 @@ def test_micro_config_runs_in_the_image_like_in_the_venv(image, podman_env, micr
     assert "Nothing to be done" in dry_run, dry_run
     for name in ("site", *(f"architectures/{a}/tables" for a in config["architectures"])):
         assert_same_files(venv_workdir / "results" / name, workdir / "results" / name)
-
-
-def assert_same_files(expected: Path, actual: Path) -> None:
-    """Byte for byte, the same file names."""
-    names = sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
-    assert names == sorted(p.relative_to(actual) for p in actual.rglob("*") if p.is_file())
-    for name in names:
-        assert (expected / name).read_bytes() == (actual / name).read_bytes(), name

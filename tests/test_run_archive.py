@@ -14,8 +14,7 @@ import pytest
 
 from model_recycling import archive
 from tests.conftest import REPO
-from tests.test_container import assert_same_files
-from tests.workflow_helpers import planned_jobs
+from tests.workflow_helpers import assert_same_files, planned_jobs
 
 GIT = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
