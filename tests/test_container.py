@@ -49,7 +49,8 @@ def podman_env():
     if missing:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         _check(_run(["apt-get", "update", "-qq"], env, 600), "apt-get update")
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+        install += ["-o", "DPkg::Lock::Timeout=600", *missing]  # another install may hold it
         _check(_run(install, env, 900), "apt-get install " + " ".join(missing))
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINER_DIR / "containers.conf")}
     info = _run(["podman", "info"], env, 120)
