@@ -10,7 +10,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint lock benchmark bench clean
+.PHONY: run test lint lock benchmark bench clean image archive restore
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -47,6 +47,30 @@ benchmark: $(VENV)/.installed
 # table in BENCHMARKS.md.
 bench: $(VENV)/.installed
 	python -m benchmarks.run
+
+# The image (Dockerfile) with podman. TORCH=cpu: torch's CPU-only wheel. BASE: another base
+# (dev/make_base_image.sh makes one where no registry is reachable). HOST_PIP=1: this machine's
+# pip settings reach the install step through a bind mount; TORCH_CPU_INDEX= (set, empty) takes
+# the CPU wheel from pip's own settings (README "Containers").
+IMAGE_TAG ?= ghcr.io/model-recycling/model-recycling:0.1.0
+BASE ?= python:3.11-slim-bookworm
+TORCH ?= cuda
+image:
+	python3 dev/build_image.py --tag $(IMAGE_TAG) --base $(BASE) --torch $(TORCH) \
+		$(if $(filter 1,$(HOST_PIP)),--host-pip) \
+		$(if $(filter undefined,$(origin TORCH_CPU_INDEX)),,--torch-cpu-index '$(TORCH_CPU_INDEX)')
+
+# A run archive, archives/<config>-<commit>.tar.gz (README "Archived runs"). WHEELS=1 adds a
+# wheelhouse of the lock, IMAGE=1 the image IMAGE_TAG, ALLOW_DIRTY=1 archives HEAD of a dirty tree.
+CONFIG ?= config.yaml
+archive: $(VENV)/.installed
+	PYTHONPATH=$(CURDIR) python scripts/archive.py --config $(CONFIG) $(if $(NAME),--name $(NAME)) \
+		$(if $(filter 1,$(WHEELS)),--wheels) $(if $(filter 1,$(IMAGE)),--image $(IMAGE_TAG)) \
+		$(if $(filter 1,$(ALLOW_DIRTY)),--allow-dirty)
+
+# Unpacks ARCHIVE into the new folder DEST; installs its wheelhouse there with no index.
+restore:
+	PYTHONPATH=$(CURDIR) python3 scripts/restore.py $(ARCHIVE) $(DEST)
 
 clean:
 	rm -rf results .snakemake

@@ -87,3 +87,11 @@ def planned_jobs(result) -> dict:
         if match.group(1) != "total":
             counts[match.group(1)] = int(match.group(2))
     return counts
+
+
+def assert_same_files(expected: Path, actual: Path) -> None:
+    """Byte for byte, the same file names."""
+    names = sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(actual) for p in actual.rglob("*") if p.is_file())
+    for name in names:
+        assert (expected / name).read_bytes() == (actual / name).read_bytes(), name
