@@ -12,7 +12,7 @@ import pandas as pd
 
 from model_recycling.escaping import Markup, chart_text, link, text
 from model_recycling.io import atomic_write_text
-from model_recycling.markdown import fmt, front_matter, gain_page_path, md_table
+from model_recycling.markdown import arch_page_front_matter, fmt, gain_page_path, md_table
 from model_recycling.proxy_quality import (
     KS,
     MIN_MODELS,
@@ -142,7 +142,7 @@ def proxy_quality_page(out: Path, arch: str, proxies: pd.DataFrame, rank_by: str
         charts.append(f"### {text(proxy)}\n\n![{text(proxy)} score vs average]({chart})\n\n")
     absent = [p for p in (*PROXIES, STATIC_PROXY) if p not in names]
     page = (
-        front_matter(f"{arch} proxy quality", order, parent="Rankings")
+        arch_page_front_matter(arch, f"{arch} proxy quality", 3)
         + f"# {text(arch)}: how well the proxies ranked\n\n"
         + text(verdict(figures, MIN_MODELS))
         + "\n\n"
@@ -225,7 +225,7 @@ def per_task_page(out, arch, base_id, ranking, baseline, tasks, seeds, order) ->
         else ""
     )
     page = (
-        front_matter(f"{arch} per task", order, parent="Rankings")
+        arch_page_front_matter(arch, f"{arch} per task", 4)
         + f"# {text(arch)}: the best base per task\n\n"
         f"For each target task, the fully tested model with the best score on it (mean over its "
         f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}, x100) instead of "
