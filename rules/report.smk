@@ -1,9 +1,11 @@
-# Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs).
+# Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs) -> the
+# same site as HTML that opens from disk.
 
 
 localrules:
     aggregate,
     render,
+    html_site,
 
 
 rule aggregate:
@@ -75,3 +77,16 @@ rule render:
     shell:
         "python scripts/render.py --settings {params.settings:q} --tables {params.tables} "
         "--task-metas {input.metas} {params.zoo} --out-dir {output} > {log} 2>&1"
+
+
+rule html_site:
+    input:
+        "results/site",
+    output:
+        directory("results/site_html"),
+    log:
+        "results/logs/html_site.log",
+    conda:
+        "../envs/workflow.yaml"
+    shell:
+        "python scripts/render_html.py --site {input} --out-dir {output} > {log} 2>&1"

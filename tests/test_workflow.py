@@ -104,7 +104,14 @@ def test_pages_match_tables_match_cells(run):
     assert cols[2] == f"{best.avg:.2f}"
     assert cols[3] == f"{baseline.loc['avg', 'mean']:.2f}"
     t5_ranking = pd.read_csv(workdir / T5 / "tables/ranking.csv")
-    assert f"Tested so far: {len(ranking) + len(t5_ranking)}" in index
+    probed = sum(
+        json.loads((workdir / arch / "tables/counts.json").read_text())["probed"]
+        for arch in (ARCH, T5)
+    )
+    assert (
+        f"Tested so far: {len(ranking) + len(t5_ranking)} fully tested on every target task, "
+        f"{probed} ranked by the probe"
+    ) in index
     assert index.startswith('---\nlayout: default\ntitle: "Home"\n')
 
     site = workdir / "results/site"
@@ -333,8 +340,10 @@ def _manifest_without_times(path: Path) -> dict:
 
 
 def _site_files(workdir: Path) -> dict:
-    site = workdir / "results/site"
-    return {p.relative_to(site): p for p in sorted(site.rglob("*")) if p.is_file()}
+    """The markdown site and its HTML rendering, every file."""
+    results = workdir / "results"
+    files = [*(results / "site").rglob("*"), *(results / "site_html").rglob("*")]
+    return {p.relative_to(results): p for p in sorted(files) if p.is_file()}
 
 
 def test_killed_run_resumes_to_the_same_pages(run, tmp_path):
