@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from model_recycling.candidate_pages import render_candidates
-from model_recycling.escaping import chart_text, code, link, text
+from model_recycling.charts import gain_chart_svg
+from model_recycling.escaping import code, link, text
 from model_recycling.io import atomic_write_json, atomic_write_text
 from model_recycling.markdown import (
     arch_page_front_matter,
@@ -47,22 +48,8 @@ DATA_FILES = (
 
 
 def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ordered = gains.sort_values()
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(ordered) + 1.2))
-    colors = ["#2e7d32" if v >= 0 else "#c62828" for v in ordered]
-    ax.barh(list(ordered.index), list(ordered.values), color=colors)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("gain over the pretrained baseline (points)")
-    ax.set_title(chart_text(title), fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    """The per-task gain chart, as SVG written directly (model_recycling/charts.py)."""
+    atomic_write_text(path, gain_chart_svg(gains, title), durable=False)
 
 
 def render_site(out_dir, archs: dict, settings: dict) -> None:
@@ -227,10 +214,11 @@ def _baseline_page(out, arch, info, baseline, tasks) -> None:
 
 def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
     path = out / gain_page_path(arch, row.model_id)
-    chart = path.with_suffix(".png")
+    chart = path.with_suffix(".svg")
     gain_chart(gains, f"{row.model_id} vs {info['base_id']}", chart)
+    scores, means, gain = row.to_dict(), baseline["mean"].to_dict(), gains.to_dict()  # fast
     rows = [
-        [t, fmt(row[t]), fmt(baseline.loc[t, "mean"]), fmt(gains[t])]
+        [t, fmt(scores[t]), fmt(means[t]), fmt(gain[t])]
         for t in gains.sort_values(ascending=False).index
     ]
     page = (
@@ -241,7 +229,7 @@ def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
         f"![per-task gain over the pretrained baseline]({chart.name})\n\n"
         + md_table(["task", "score", "baseline", "gain"], rows, ["l", "r", "r", "r"])
     )
-    atomic_write_text(path, page)
+    atomic_write_text(path, page, durable=False)  # one per tested model: thousands
 
 
 DEV_METHOD_TEXT = {

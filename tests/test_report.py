@@ -203,7 +203,7 @@ def test_pages(arch_dir, tmp_path):
     assert 'parent: "demo"\ngrand_parent: "Rankings"\n' in full
     assert "arXiv 2211.00107" in (site / "cite.md").read_text()
     assert "remote_theme: just-the-docs/just-the-docs" in (site / "_config.yml").read_text()
-    assert (site / "model_gain_chart/demo/org~2fgood.png").read_bytes()[:4] == b"\x89PNG"
+    assert (site / "model_gain_chart/demo/org~2fgood.svg").read_text().startswith("<svg ")
     # the stale cell (other task data) is listed as invalid with its file, and ranks nowhere
     invalid = ranking_page.split("## Invalid records", 1)[1]
     stale = arch_dir / "cells" / "stale" / "t_acc" / "seed0.json"
@@ -258,7 +258,8 @@ def test_hostile_names_are_escaped_on_every_page(tmp_path):
     pages = {page.name: page.read_text() for page in site.rglob("*.md")}
     gain_page = pages[f"{safe_name(EVIL_ID)}.md"]
     assert f"# {text(EVIL_ID)}\n" in gain_page and "&#124;" in gain_page
-    assert (site / f"model_gain_chart/demo/{safe_name(EVIL_ID)}.png").stat().st_size > 1000
+    chart = (site / f"model_gain_chart/demo/{safe_name(EVIL_ID)}.svg").read_text()
+    assert "<script" not in chart and "&#60;script" in chart
     for name, page in pages.items():
         for raw in ("<script", "<b>", "<i>", "{{", "{%", "](javascript"):
             assert raw not in page, (name, raw)
