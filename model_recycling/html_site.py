@@ -37,7 +37,8 @@ nav.side a.current { font-weight: bold; }
 main { flex: 1; min-width: 0; padding: 1em 2em; }
 a { color: #7253ed; text-decoration: none; }
 a:hover { text-decoration: underline; }
-.table-wrap { overflow-x: auto; max-width: 100%; margin: 1em 0; border: 1px solid #eeebee; }
+.table-wrap { overflow-x: auto; width: fit-content; max-width: 100%; margin: 1em 0;
+  border: 1px solid #eeebee; }
 table { border-collapse: collapse; font-size: 13px; white-space: nowrap; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eeebee; }
 th { background: #f5f6fa; }
@@ -92,9 +93,7 @@ def adapt_tokens(tokens: list[Token]) -> None:
                 child.attrSet("href", html_href(str(child.attrGet("href"))))
         if in_cell and token.children:
             token.children = [
-                shortened(c.content)
-                if c.type == "text" and len(c.content) > MAX_CELL_CHARS
-                else c
+                shortened(c.content) if c.type == "text" and len(c.content) > MAX_CELL_CHARS else c
                 for c in token.children
             ]
 

@@ -179,7 +179,8 @@ def _rankings_page(out: Path, archs: dict) -> None:
             f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
             f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
             f"{counts['tested']} fully tested{_invalid_note(counts)} "
-            f"({link('every candidate and why', f'{arch}_candidates.md')}, "
+            f"({link('full ranking', f'{arch}_full_ranking.md')}, "
+            f"{link('all probed models', f'{arch}_candidates.md')}, "
             f"{link('proxy quality', f'{arch}_proxy_quality.md')}, "
             f"{link('best base per task', f'{arch}_per_task.md')})\n"
         )
@@ -219,7 +220,7 @@ def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
     scores, means, gain = row.to_dict(), baseline["mean"].to_dict(), gains.to_dict()  # fast
     rows = [
         [t, fmt(scores[t]), fmt(means[t]), fmt(gain[t])]
-        for t in gains.sort_values(ascending=False).index
+        for t in sorted(gain, key=gain.get, reverse=True)  # biggest gain first, as the chart
     ]
     page = (
         front_matter(row.model_id, 100, extra="nav_exclude: true\n") + f"# {text(row.model_id)}\n\n"
