@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint lock benchmark bench clean
+.PHONY: run test lint lock benchmark bench screenshots clean
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -45,6 +45,10 @@ benchmark: $(VENV)/.installed
 # table in BENCHMARKS.md.
 bench: $(VENV)/.installed
 	python -m benchmarks.run
+
+# The README's screenshots: a micro run's HTML site in headless Chromium (tests/test_browser.py).
+screenshots: $(VENV)/.installed
+	SCREENSHOTS_DIR=$(abspath docs/screenshots) pytest -q tests/test_browser.py
 
 clean:
 	rm -rf results .snakemake
