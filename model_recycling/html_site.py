@@ -45,6 +45,11 @@ th { background: #f5f6fa; }
 th:first-child, td:first-child { position: sticky; left: 0; background: #fff;
   box-shadow: 1px 0 0 #eeebee; }
 th:first-child { background: #f5f6fa; }
+.ranked th:first-child, .ranked td:first-child { box-sizing: border-box; width: 3.4em;
+  min-width: 3.4em; max-width: 3.4em; padding: 0.25em 0.4em; box-shadow: none; }
+.ranked th:nth-child(2), .ranked td:nth-child(2) { position: sticky; left: 3.4em;
+  background: #fff; box-shadow: 1px 0 0 #eeebee; }
+.ranked th:nth-child(2) { background: #f5f6fa; }
 img { max-width: 100%; }
 pre, code { background: #f5f6fa; font-size: 13px; }
 pre { padding: 0.8em; overflow-x: auto; }
@@ -62,7 +67,14 @@ def split_front_matter(page: str) -> tuple[dict, str]:
 def markdown_parser() -> MarkdownIt:
     # html on: the pages carry <br>, <code> and <pre> that escaping.py built from escaped text
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
-    parser.add_render_rule("table_open", lambda *_: '<div class="table-wrap"><table>\n')
+    parser.add_render_rule(
+        "table_open",
+        lambda _renderer, tokens, i, *_: (
+            '<div class="table-wrap"><table'
+            + (' class="ranked"' if tokens[i].attrGet("class") == "ranked" else "")
+            + ">\n"
+        ),
+    )
     parser.add_render_rule("table_close", lambda *_: "</table></div>\n")
     return parser
 
@@ -85,7 +97,11 @@ def shortened(text: str) -> Token:
 def adapt_tokens(tokens: list[Token]) -> None:
     """Links to .html, long table-cell text shortened (in place)."""
     in_cell = False
-    for token in tokens:
+    for index, token in enumerate(tokens):
+        # a ranking's first column is its rank: the model name beside it stays in view too
+        header = tokens[index + 4] if token.type == "table_open" else None  # first th's text
+        if header is not None and header.content == "#":
+            token.attrSet("class", "ranked")
         if token.type in ("th_open", "td_open", "th_close", "td_close"):
             in_cell = token.type.endswith("_open")
         for child in token.children or []:

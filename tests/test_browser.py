@@ -20,8 +20,9 @@ PAGE_FACTS = """(() => ({
   images: Array.from(document.images, i => [i.src, i.complete && i.naturalWidth > 0]),
   text: document.body.innerText,
   stylesheet: document.styleSheets.length,
-  sticky: Array.from(document.querySelectorAll('td:first-child'),
+  sticky: Array.from(document.querySelectorAll('td:first-child, table.ranked td:nth-child(2)'),
                      td => getComputedStyle(td).position),
+  ranked: document.querySelectorAll('table.ranked').length,
 }))()"""
 
 SCREENSHOTS = {
@@ -82,6 +83,8 @@ def test_html_site_in_chromium(micro_run, browser):
         assert facts["stylesheet"] == 1, url
         assert set(facts["sticky"]) <= {"sticky"}, url
     assert any(facts["images"] for url, facts in pages.items() if "model_gain_chart" in url)
+    ranking = pages[(site / "demo-bert_table.html").as_uri()]
+    assert ranking["ranked"] == 1 and "sticky" in ranking["sticky"]  # rank and name stay in view
 
     shots = Path(os.environ.get("SCREENSHOTS_DIR") or micro_run[0] / "screenshots")
     gain_page = sorted(gain_pages)[0]

@@ -9,7 +9,7 @@ PAGES = {
     f"| [{LONG_ID}](model_gain_chart/a/x.md) | 1.00 |\n\n"
     "[FAQ](faq.md#why), [paper](https://arxiv.org/abs/2211.00107), [csv](data/a/r.csv).\n",
     "Rankings.md": '---\nlayout: default\ntitle: "Rankings"\nnav_order: 1\n'
-    "has_children: true\n---\n# Rankings\n",
+    "has_children: true\n---\n# Rankings\n\n| # | model |\n|---:|:---|\n| 1 | m |\n",
     "a_table.md": '---\nlayout: default\ntitle: "a"\nparent: "Rankings"\nnav_order: 1\n---\n# a\n',
     "model_gain_chart/a/x.md": '---\nlayout: default\ntitle: "x&#124;&#60;b&#62;"\n'
     "nav_order: 100\nnav_exclude: true\n---\n# x&#124;&#60;b&#62;\n\n![chart](x.png) "
@@ -46,6 +46,8 @@ def test_pages_render_with_navigation_short_names_and_no_front_matter(tmp_path):
     assert "org/a-very-long-model-nam…and-on-forever</span>" in index
     assert '<a href="faq.html#why">' in index and 'href="data/a/r.csv"' in index
     assert '<div class="table-wrap"><table>' in index
+    # a ranking (first column "#") keeps its name column in view too
+    assert '<div class="table-wrap"><table class="ranked">' in (html / "Rankings.html").read_text()
     # the navigation nests a under Rankings; a nav_exclude page is not in it
     assert '<a href="Rankings.html">Rankings</a><ul><li><a href="a_table.html">a</a>' in index
     assert "model_gain_chart" not in index.split("<main>")[0]
