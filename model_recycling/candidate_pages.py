@@ -113,7 +113,7 @@ def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> s
         "sample is finetuned although the probe did not pick it, to measure how well the probe "
         "picks.\n\n",
         md_table(
-            ["rank", "model", "linear probe", "outcome"],
+            ["#", "model", "linear probe x100", "outcome"],
             [
                 [
                     r["probe_rank"],

@@ -39,8 +39,9 @@ a { color: #7253ed; text-decoration: none; }
 a:hover { text-decoration: underline; }
 .table-wrap { overflow-x: auto; width: fit-content; max-width: 100%; margin: 1em 0;
   border: 1px solid #eeebee; }
-table { border-collapse: collapse; font-size: 13px; white-space: nowrap; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eeebee; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #eeebee; overflow-wrap: break-word; }
+th, td:first-child, .ranked td:nth-child(2) { white-space: nowrap; }
 th { background: #f5f6fa; }
 th:first-child, td:first-child { position: sticky; left: 0; background: #fff;
   box-shadow: 1px 0 0 #eeebee; }
@@ -95,19 +96,26 @@ def shortened(text: str) -> Token:
 
 
 def adapt_tokens(tokens: list[Token]) -> None:
-    """Links to .html, long table-cell text shortened (in place)."""
-    in_cell = False
+    """Links to .html; in a table, the name column (the first, or the second after a rank
+    column "#") keeps its place when the table scrolls and a long name there is shortened."""
+    name_column, column, in_name_cell = 0, 0, False
     for index, token in enumerate(tokens):
-        # a ranking's first column is its rank: the model name beside it stays in view too
-        header = tokens[index + 4] if token.type == "table_open" else None  # first th's text
-        if header is not None and header.content == "#":
-            token.attrSet("class", "ranked")
-        if token.type in ("th_open", "td_open", "th_close", "td_close"):
-            in_cell = token.type.endswith("_open")
+        if token.type == "table_open":
+            ranked = tokens[index + 4].content == "#"  # the first header cell's text
+            name_column = 1 if ranked else 0
+            if ranked:
+                token.attrSet("class", "ranked")
+        elif token.type == "tr_open":
+            column = -1
+        elif token.type in ("th_open", "td_open"):
+            column += 1
+            in_name_cell = token.type == "td_open" and column == name_column
+        elif token.type in ("th_close", "td_close"):
+            in_name_cell = False
         for child in token.children or []:
             if child.type == "link_open":
                 child.attrSet("href", html_href(str(child.attrGet("href"))))
-        if in_cell and token.children:
+        if in_name_cell and token.children:
             token.children = [
                 shortened(c.content) if c.type == "text" and len(c.content) > MAX_CELL_CHARS else c
                 for c in token.children
