@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
 from model_recycling.io import atomic_write_text
@@ -65,9 +66,24 @@ def split_front_matter(page: str) -> tuple[dict, str]:
     return yaml.safe_load(head) or {}, body
 
 
+def brace_safe(escaped: str) -> str:
+    """`{` and `}` as references too: were this folder ever served through Jekyll, a model id's
+    `{{ ... }}` would stay text (as escaping.py keeps it on the markdown pages)."""
+    return escaped.replace("{", "&#123;").replace("}", "&#125;")
+
+
 def markdown_parser() -> MarkdownIt:
     # html on: the pages carry <br>, <code> and <pre> that escaping.py built from escaped text
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    parser.add_render_rule(
+        "text", lambda _renderer, tokens, i, *_: brace_safe(escapeHtml(tokens[i].content))
+    )
+    parser.add_render_rule(
+        "code_inline",
+        lambda _renderer, tokens, i, *_: (
+            f"<code>{brace_safe(escapeHtml(tokens[i].content))}</code>"
+        ),
+    )
     parser.add_render_rule(
         "table_open",
         lambda _renderer, tokens, i, *_: (
@@ -91,7 +107,8 @@ def shortened(text: str) -> Token:
     title."""
     short = text[: MAX_CELL_CHARS - 15] + "…" + text[-14:]
     token = Token("html_inline", "", 0)
-    token.content = f'<span title="{html.escape(text)}">{html.escape(short)}</span>'
+    full, short = brace_safe(html.escape(text)), brace_safe(html.escape(short))
+    token.content = f'<span title="{full}">{short}</span>'
     return token
 
 
