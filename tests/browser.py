@@ -19,18 +19,26 @@ from pathlib import Path
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-def ensure_chromium() -> str | None:
-    """The chromium binary; installed from Debian when missing and we are root (as
-    tests/slurm/start_cluster.sh installs SLURM). None when it cannot be had."""
+def ensure_chromium() -> tuple[str | None, str]:
+    """The chromium binary, installed from Debian when missing and we are root (as
+    tests/slurm/start_cluster.sh installs SLURM); else None and why, in one line."""
     found = shutil.which("chromium")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
+    if found:
+        return found, ""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None, "no chromium, and installing it needs root and apt-get"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-        env=env, capture_output=True, timeout=900, check=False,
-    )  # fmt: skip
-    return shutil.which("chromium")
+    for command in (
+        ["update", "-qq"],
+        ["install", "-y", "-qq", "chromium"],  # with its recommended fonts
+    ):
+        done = subprocess.run(
+            ["apt-get", *command], env=env, capture_output=True, text=True, timeout=900
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return None, f"apt-get {command[0]} failed: {last}"
+    return shutil.which("chromium"), "apt-get installed no chromium binary"
 
 
 def _as_fds_3_and_4(read_end: int, write_end: int) -> None:

@@ -35,9 +35,9 @@ SCREENSHOTS = {
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    binary = ensure_chromium()
+    binary, why_not = ensure_chromium()
     if not binary:
-        pytest.skip("no chromium and no root to `apt-get install chromium`")
+        pytest.skip(why_not)
     chromium = Browser(binary, tmp_path_factory.mktemp("chromium-profile"))
     yield chromium
     chromium.close()
