@@ -34,6 +34,7 @@ rule all:
     input:
         "results/site",
         "results/site_html",
+        "results/model_cards",
         # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
         # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
         lambda w: all_baseline_cells(),
