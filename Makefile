@@ -10,7 +10,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint lock benchmark bench clean image archive restore
+.PHONY: run test lint lock benchmark bench screenshots clean image archive restore
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -71,6 +71,10 @@ archive: $(VENV)/.installed
 # Unpacks ARCHIVE into the new folder DEST; installs its wheelhouse there with no index.
 restore:
 	PYTHONPATH=$(CURDIR) python3 scripts/restore.py $(ARCHIVE) $(DEST)
+
+# The README's screenshots: a micro run's HTML site in headless Chromium (tests/test_browser.py).
+screenshots: $(VENV)/.installed
+	SCREENSHOTS_DIR=$(abspath docs/screenshots) pytest -q tests/test_browser.py
 
 clean:
 	rm -rf results .snakemake

@@ -33,6 +33,8 @@ rule all:
     default_target: True
     input:
         "results/site",
+        "results/site_html",
+        "results/model_cards",
         # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
         # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
         lambda w: all_baseline_cells(),

@@ -1,7 +1,8 @@
 """`make bench`: build the synthetic model and task, measure, print the table, write
 benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
 BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
-BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS."""
+BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS. BENCH_PAGES=1 adds the pages at
+scale (benchmarks/pages_bench.py, sizes PAGES_*; `python -m benchmarks.pages_bench` alone)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
+from benchmarks.timing import keep_block
 
 HERE = Path(__file__).resolve().parent
 DEFAULTS = {
@@ -33,6 +36,15 @@ def sizes() -> dict:
 
 
 def measure(size: dict) -> dict:
+    results = measure_stages(size)
+    if os.environ.get("BENCH_PAGES") == "1":
+        from benchmarks import pages_bench
+
+        results["pages"] = pages_bench.measure()
+    return results
+
+
+def measure_stages(size: dict) -> dict:
     import torch
 
     from benchmarks import cell_bench, finetune_bench, probe_bench, synthetic
@@ -64,6 +76,16 @@ def _reps(fig) -> str:
 
 
 def table(results: dict) -> str:
+    from benchmarks import pages_bench
+
+    rows = stage_rows(results)
+    if "pages" in results:
+        rows += pages_bench.rows(results["pages"])
+    lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def stage_rows(results: dict) -> list:
     p, f, c = results["probe"], results["finetune"], results["cell"]
     s, r = p["seconds"], f["examples_per_second"]
     rows = [
@@ -108,8 +130,7 @@ def table(results: dict) -> str:
          f"{c['process_start_and_imports_s']['median']:.1f} s "
          f"[{_reps(c['process_start_and_imports_s'])}]"),
     ]  # fmt: skip
-    lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
-    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+    return rows
 
 
 def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
@@ -121,18 +142,15 @@ def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
         f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256.\n\n"
         f"{text}\n{END}"
     )
-    old = path.read_text()
-    if START in old:
-        old = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
-    else:
-        old = old.rstrip("\n") + "\n\n## Stage benchmarks (`make bench`)\n\n" + block + "\n"
-    path.write_text(old)
+    keep_block(path, START, END, block, "## Stage benchmarks (`make bench`)")
 
 
 def main() -> None:
     size = sizes()
     results = measure(size)
     env = " ".join(f"{k}={v}" for k, v in size.items() if v != DEFAULTS[k])
+    if os.environ.get("BENCH_PAGES") == "1":
+        env = f"BENCH_PAGES=1 {env}".strip()
     results["command"] = " ".join(filter(None, [env, "make bench"]))
     results["argv"] = shlex.join(sys.argv)
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

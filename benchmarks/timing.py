@@ -42,3 +42,14 @@ def machine() -> dict:
         "transformers": transformers.__version__,
         "load_average_at_start": load,
     }
+
+
+def keep_block(path, start: str, end: str, block: str, heading: str) -> None:
+    """Put block (which begins with start and ends with end) in the markdown file at path, in
+    place of the previous one, or at the end under heading the first time."""
+    old = path.read_text()
+    if start in old:
+        old = old[: old.index(start)] + block + old[old.index(end) + len(end) :]
+    else:
+        old = old.rstrip("\n") + f"\n\n{heading}\n\n" + block + "\n"
+    path.write_text(old)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from model_recycling.escaping import text
+from model_recycling.escaping import link, text
 from model_recycling.io import atomic_write_text
-from model_recycling.markdown import md_table
+from model_recycling.markdown import gain_page_path, md_table
 from model_recycling.selection import finetuned, read_selection
 from model_recycling.sources import read_candidates
 
@@ -86,29 +86,41 @@ def read_candidates_csv(path) -> list:
         return list(csv.DictReader(handle))
 
 
+OUTCOME_TEXT = {"probed": "not selected"}
+
+
+def _model_cell(arch: str, row: dict):
+    """A fully tested model links to its gain page."""
+    if row["outcome"] == "tested":
+        return link(row["model_id"], gain_page_path(arch, row["model_id"]))
+    return row["model_id"]
+
+
 def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> str:
     ranked = [r for r in rows if r["probe_score"] != ""]  # probed ok (unranked: no rank_by value)
     failed = [r for r in rows if r["outcome"] == "failed"]
     excluded = [r for r in rows if r["outcome"] == "excluded"]
     parts = [
         front_matter,
-        f"# {text(arch)}: every candidate\n\n",
+        f"# {text(arch)}: every candidate, ranked by the probe\n\n",
         f"Base model: {text(base_id)}. {len(rows)} candidates: {len(ranked)} ranked by the probe, "
         f"{len(failed)} failed, {len(excluded)} excluded at listing. Download: "
         f"[candidates.csv](data/{arch}/candidates.csv).\n\n",
         "## Ranked by the probe\n\n",
-        "`tested`: fully finetuned (see the ranking); `selected`: chosen for finetuning, cells "
-        "not complete yet; `failed`: a finetuning cell failed (reason below). A calibration "
+        "Linear-probe score x100, best first. `tested`: fully finetuned (linked to its page); "
+        "`selected`: chosen for finetuning, cells not complete yet; `not selected`: ranked "
+        "only; `failed`: a finetuning cell failed (reason below). A calibration "
         "sample is finetuned although the probe did not pick it, to measure how well the probe "
         "picks.\n\n",
         md_table(
-            ["rank", "model", "linear probe", "outcome"],
+            ["#", "model", "linear probe x100", "outcome"],
             [
                 [
                     r["probe_rank"],
-                    r["model_id"],
+                    _model_cell(arch, r),
                     f"{float(r['probe_score']):.2f}",
-                    r["outcome"] + (" (calibration sample)" if r["sample"] else ""),
+                    OUTCOME_TEXT.get(r["outcome"], r["outcome"])
+                    + (" (calibration sample)" if r["sample"] else ""),
                 ]
                 for r in ranked
             ],

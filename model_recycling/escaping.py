@@ -43,8 +43,3 @@ def front_matter_value(value) -> str:
     """A YAML value for front matter: JSON-quoted (model ids may contain ':' or '#') and escaped,
     since themes put titles into navigation HTML unescaped."""
     return json.dumps(text(value))
-
-
-def chart_text(value) -> str:
-    """Text for a matplotlib title: `$` would start mathtext (and fail to parse)."""
-    return str(value).replace("$", r"\$")

@@ -26,12 +26,26 @@ def md_table(header: list, rows: list, align: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def front_matter(title: str, nav_order: int, parent: str | None = None, extra: str = "") -> str:
-    """Title and parent escaped; parent must be the escaped title of the parent page."""
+def front_matter(
+    title: str,
+    nav_order: int,
+    parent: str | None = None,
+    extra: str = "",
+    grand_parent: str | None = None,
+) -> str:
+    """Title and parents escaped; a parent must be the (unescaped) title of the parent page,
+    and a third-level page names its grand_parent too (just-the-docs navigation)."""
     parent_line = f"parent: {front_matter_value(parent)}\n" if parent else ""
+    if grand_parent:
+        parent_line += f"grand_parent: {front_matter_value(grand_parent)}\n"
     head = f"---\nlayout: default\ntitle: {front_matter_value(title)}\n{parent_line}"
     return head + f"nav_order: {nav_order}\n{extra}---\n"
 
 
 def gain_page_path(arch: str, model_id: str) -> str:
     return f"model_gain_chart/{arch}/{safe_name(model_id)}.md"
+
+
+def arch_page_front_matter(arch: str, title: str, nav_order: int) -> str:
+    """A page under an architecture's ranking page (Rankings > arch > title in the navigation)."""
+    return front_matter(title, nav_order, parent=arch, grand_parent="Rankings")

@@ -17,6 +17,7 @@ from model_recycling.modeling import (
     length_sorted_batches,
     model_inputs,
 )
+from model_recycling.progress import Progress
 from model_recycling.proxies import feature_proxies
 
 
@@ -35,8 +36,11 @@ def extract_features(
     features = encode(tokenizer, examples, max_length)
     accepted = model_inputs(model)
     out = torch.empty(len(features), model.config.hidden_size)
+    batches = length_sorted_batches(features, batch_size, batch_tokens)
+    # batches grow longer towards the end (length-sorted): the ETA is a lower bound
+    progress = Progress("features", len(batches))
     with torch.no_grad(), autocast(device):
-        for idx in length_sorted_batches(features, batch_size, batch_tokens):
+        for idx in batches:
             batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
             batch = {k: v.to(device) for k, v in batch.items() if k in accepted}
             hidden = model(**batch).last_hidden_state.float()
@@ -46,6 +50,7 @@ def extract_features(
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
             out[torch.tensor(idx)] = pooled.cpu()
+            progress.step(len(idx))
     return out
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from model_recycling.escaping import Markup, chart_text, link, text
+from model_recycling.charts import scatter_svg
+from model_recycling.escaping import Markup, link, text
 from model_recycling.io import atomic_write_text
-from model_recycling.markdown import fmt, front_matter, gain_page_path, md_table
+from model_recycling.markdown import arch_page_front_matter, fmt, gain_page_path, md_table
 from model_recycling.proxy_quality import (
     KS,
     MIN_MODELS,
@@ -46,28 +47,18 @@ def _role(row) -> str:
 
 
 def scatter_chart(tested: pd.DataFrame, proxy: str, title: str, path: Path) -> None:
-    """Proxy score vs final average, one marker per role (selected, calibration, other)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Proxy score vs final average, one marker per role (selected, calibration, other); SVG
+    written directly (charts.py): thousands of models cost no more than a few."""
     rows = tested[tested[proxy].notna()]
     roles = rows.apply(_role, axis=1) if len(rows) else pd.Series(dtype=str)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for role, (label, marker, colour) in MARKERS.items():
-        mine = rows[roles == role]
-        if len(mine):
-            ax.scatter(mine[proxy], mine.avg, marker=marker, color=colour, label=label)
-    ax.set_xlabel(f"{proxy} score")
-    ax.set_ylabel("average over the target tasks (x100)")
-    ax.set_title(chart_text(title), fontsize=9)
-    if len(rows):
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    points = {
+        role: list(zip(rows[proxy][roles == role], rows.avg[roles == role], strict=True))
+        for role in MARKERS
+    }
+    svg = scatter_svg(
+        points, MARKERS, f"{proxy} score", "average over the target tasks (x100)", title
+    )
+    atomic_write_text(path, svg)
 
 
 def _interval(row, name: str) -> str:
@@ -137,12 +128,12 @@ def proxy_quality_page(out: Path, arch: str, proxies: pd.DataFrame, rank_by: str
     figures = quality_table(tested, names, N_RESAMPLES, BOOTSTRAP_SEED)
     charts = []
     for proxy, n in zip(figures.proxy, figures.n, strict=True):
-        chart = Path("proxy_quality") / arch / f"{proxy}.png"
+        chart = Path("proxy_quality") / arch / f"{proxy}.svg"
         scatter_chart(tested, proxy, f"{arch}: {proxy} vs average ({n} models)", out / chart)
         charts.append(f"### {text(proxy)}\n\n![{text(proxy)} score vs average]({chart})\n\n")
     absent = [p for p in (*PROXIES, STATIC_PROXY) if p not in names]
     page = (
-        front_matter(f"{arch} proxy quality", order, parent="Rankings")
+        arch_page_front_matter(arch, f"{arch} proxy quality", 3)
         + f"# {text(arch)}: how well the proxies ranked\n\n"
         + text(verdict(figures, MIN_MODELS))
         + "\n\n"
@@ -225,7 +216,7 @@ def per_task_page(out, arch, base_id, ranking, baseline, tasks, seeds, order) ->
         else ""
     )
     page = (
-        front_matter(f"{arch} per task", order, parent="Rankings")
+        arch_page_front_matter(arch, f"{arch} per task", 4)
         + f"# {text(arch)}: the best base per task\n\n"
         f"For each target task, the fully tested model with the best score on it (mean over its "
         f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}, x100) instead of "

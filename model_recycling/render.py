@@ -11,13 +11,36 @@ from pathlib import Path
 import pandas as pd
 
 from model_recycling.candidate_pages import render_candidates
-from model_recycling.escaping import chart_text, code, link, text
+from model_recycling.charts import gain_chart_svg
+from model_recycling.escaping import code, link, text
 from model_recycling.io import atomic_write_json, atomic_write_text
-from model_recycling.markdown import fmt, front_matter, gain_page_path, md_table
+from model_recycling.markdown import (
+    arch_page_front_matter,
+    fmt,
+    front_matter,
+    gain_page_path,
+    md_table,
+)
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.proxy_pages import proxy_summary_table, render_judgement_pages
+from model_recycling.rankings import (
+    DEFAULT_TOP_N,
+    cite_page,
+    full_ranking_page,
+    home_order,
+    tested_so_far,
+    top_ranking_page,
+)
 from model_recycling.tasks import DEFAULT_PROTOCOL, PROTOCOLS, resolve_protocol
 
+# GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
+JEKYLL_CONFIG = """title: Model recycling
+description: The best base model per architecture, among the finetuned models.
+remote_theme: just-the-docs/just-the-docs
+plugins:
+  - jekyll-remote-theme
+search_enabled: true
+"""
 DATA_FILES = (
     "ranking.csv", "baseline.csv", "gains.csv", "cells.csv", "probes.csv", "invalid.csv",
     "candidates.csv", "proxies.csv",
@@ -25,22 +48,8 @@ DATA_FILES = (
 
 
 def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ordered = gains.sort_values()
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(ordered) + 1.2))
-    colors = ["#2e7d32" if v >= 0 else "#c62828" for v in ordered]
-    ax.barh(list(ordered.index), list(ordered.values), color=colors)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("gain over the pretrained baseline (points)")
-    ax.set_title(chart_text(title), fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    """The per-task gain chart, as SVG written directly (model_recycling/charts.py)."""
+    atomic_write_text(path, gain_chart_svg(gains, title), durable=False)
 
 
 def render_site(out_dir, archs: dict, settings: dict) -> None:
@@ -49,7 +58,8 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = settings["targets"]
-    summary_rows, proxy_rows, tested_total, probed_total = [], [], 0, 0
+    top_n = settings.get("ranking_top_n", DEFAULT_TOP_N)
+    summaries, proxy_rows, tested_total, probed_total = [], [], 0, 0
     for order, (arch, info) in enumerate(sorted(archs.items()), start=1):
         tables = Path(info["tables_dir"])
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
@@ -63,37 +73,29 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
         tested_total += len(ranking)
         probed_total += info["counts"]["probed"]
 
-        _arch_ranking_page(out, arch, info, ranking, baseline, invalid, tasks, order)
-        _baseline_page(out, arch, info, baseline, tasks, order)
+        atomic_write_text(
+            out / f"{arch}_table.md",
+            top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n),
+        )
+        atomic_write_text(
+            out / f"{arch}_full_ranking.md",
+            full_ranking_page(arch, info, ranking, baseline, tasks),
+        )
+        _baseline_page(out, arch, info, baseline, tasks)
         render_candidates(
             out, arch, info["base_id"], tables,
-            front_matter(f"{arch} candidates", order, parent="Rankings"),
+            arch_page_front_matter(arch, f"{arch} all probed models", 2),
         )  # fmt: skip
         for _, row in ranking.iterrows():
             _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
         proxy_rows.append(
             render_judgement_pages(out, arch, info, ranking, baseline, settings, order)
         )
-        base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
-        if len(ranking):
-            best = ranking.iloc[0]
-            best_cell = link(best.model_id, gain_page_path(arch, best.model_id))
-            best_avg = fmt(best.avg)
-        else:
-            best_cell, best_avg = "none fully tested yet", ""
-        summary_rows.append(
-            [
-                base_cell,
-                best_cell,
-                best_avg,
-                fmt(baseline.loc["avg", "mean"]),
-                link("link", f"{arch}_table.md"),
-            ]
-        )
+        summaries.append(_home_summary(arch, info, ranking, baseline))
 
     atomic_write_text(
         out / "index.md",
-        _home_page(summary_rows, tested_total, probed_total, settings)
+        _home_page(home_order(summaries), tested_total, probed_total, settings)
         + "\n## How well the probe ranked\n\n"
         + proxy_summary_table(proxy_rows)
         + "\nPer architecture: each proxy's correlation with the final average, regret and "
@@ -102,6 +104,21 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     atomic_write_json(out / "manifest.json", run_manifest(archs, settings))
     _rankings_page(out, archs)
     atomic_write_text(out / "faq.md", faq_page(settings))
+    atomic_write_text(out / "cite.md", cite_page(3))
+    atomic_write_text(out / "_config.yml", JEKYLL_CONFIG)
+
+
+def _home_summary(arch, info, ranking, baseline) -> dict:
+    """One home-table row, with the gain that orders the rows (rankings.home_order)."""
+    base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
+    base_avg, ranking_cell = fmt(baseline.loc["avg", "mean"]), link("link", f"{arch}_table.md")
+    if not len(ranking):
+        row = [base_cell, "none fully tested yet", "", base_avg, "", ranking_cell]
+        return {"arch": arch, "gain": None, "row": row}
+    best = ranking.iloc[0]
+    best_cell = link(best.model_id, gain_page_path(arch, best.model_id))
+    row = [base_cell, best_cell, fmt(best.avg), base_avg, fmt(best.gain_avg), ranking_cell]
+    return {"arch": arch, "gain": float(best.gain_avg), "row": row}
 
 
 def run_manifest(archs: dict, settings: dict) -> dict:
@@ -125,11 +142,11 @@ def run_manifest(archs: dict, settings: dict) -> dict:
     }
 
 
-def _home_page(rows, tested_total, probed_total, settings) -> str:
+def _home_page(summaries, tested_total, probed_total, settings) -> str:
     table = md_table(
-        ["Pretrained", "Best model", "Avg.", "Pretrained Avg.", "Ranking"],
-        rows,
-        ["l", "l", "r", "r", "l"],
+        ["Pretrained", "Best model", "Avg.", "Pretrained Avg.", "Gain", "Ranking"],
+        [summary["row"] for summary in summaries],
+        ["l", "l", "r", "r", "r", "l"],
     )
     n_tasks = len(settings["targets"])
     return (
@@ -144,10 +161,12 @@ def _home_page(rows, tested_total, probed_total, settings) -> str:
         "Every finetuned candidate is ranked cheaply with a linear probe; the top-ranked ones and "
         f"the pretrained model are then finetuned on {n_tasks} target tasks, and we report each "
         "base model's average.\n\n"
-        f"Tested so far: {tested_total} (ranked by the probe: {probed_total})\n"
-        "## Best models per architecture\n<br>\n\n" + table + "\n<br>\n\n"
+        + tested_so_far(tested_total, probed_total)
+        + "## Best models per architecture\n<br>\n\n"
+        "Ordered by the best model's gain over its pretrained model.\n\n" + table + "\n<br>\n\n"
         "To learn more see the [FAQ](faq.md). Detailed results per architecture: "
-        "[Rankings](Rankings.md). What made these results: [manifest](manifest.json).\n"
+        "[Rankings](Rankings.md). What made these results: [manifest](manifest.json). "
+        "To cite: [Cite](cite.md).\n"
     )
 
 
@@ -160,7 +179,8 @@ def _rankings_page(out: Path, archs: dict) -> None:
             f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
             f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
             f"{counts['tested']} fully tested{_invalid_note(counts)} "
-            f"({link('every candidate and why', f'{arch}_candidates.md')}, "
+            f"({link('full ranking', f'{arch}_full_ranking.md')}, "
+            f"{link('all probed models', f'{arch}_candidates.md')}, "
             f"{link('proxy quality', f'{arch}_proxy_quality.md')}, "
             f"{link('best base per task', f'{arch}_per_task.md')})\n"
         )
@@ -172,50 +192,7 @@ def _invalid_note(counts: dict) -> str:
     return f", {n} invalid record{'s' if n != 1 else ''}" if n else ""
 
 
-def _invalid_section(invalid: pd.DataFrame) -> str:
-    """Records that failed validation (model_recycling/validation.py): shown, never ranked."""
-    if not len(invalid):
-        return ""
-    rows = [[r.kind, code(r.path), r.model_id, r.reason] for r in invalid.itertuples()]
-    return (
-        "\n## Invalid records\n\n"
-        "These result files failed validation (schema, score range, counts, evaluation size, "
-        "task data or model revision) and count nowhere on these pages.\n\n"
-        + md_table(["kind", "file", "model", "reason"], rows, ["l", "l", "l", "l"])
-    )
-
-
-def _arch_ranking_page(out, arch, info, ranking, baseline, invalid, tasks, order) -> None:
-    header = ["model_name", "avg", "probe", *tasks]
-    rows = [
-        [
-            link(f"{info['base_id']} (baseline)", f"{arch}_pretrain_scores_table.md"),
-            fmt(baseline.loc["avg", "mean"]),
-            "",
-            *(fmt(baseline.loc[t, "mean"]) for t in tasks),
-        ]
-    ]
-    for _, row in ranking.iterrows():
-        name = link(row.model_id, gain_page_path(arch, row.model_id))
-        rows.append([name, fmt(row.avg), fmt(row.probe_score), *(fmt(row[t]) for t in tasks)])
-    page = (
-        front_matter(arch, order, parent="Rankings") + f"# {text(arch)}: ranking of base models\n\n"
-        f"Base model: {text(info['base_id'])}. Fully tested models sorted by their average over "
-        f"{len(tasks)} tasks (x100); the first row is the pretrained model (mean over its seeds). "
-        "`probe` is the linear-probe score used to pick the models to test; it is not part of "
-        "the average.\n\n" + md_table(header, rows, ["l"] + ["r"] * (len(header) - 1)) + "\n"
-        f"Every candidate, ranked by the probe, failed or excluded, with the reason: "
-        f"[{text(arch)} candidates]({arch}_candidates.md). How well the probe ranked: "
-        f"[{text(arch)} proxy quality]({arch}_proxy_quality.md). The best base for each task: "
-        f"[{text(arch)} per task]({arch}_per_task.md).\n\n"
-        f"Download: [ranking](data/{arch}/ranking.csv), [gains](data/{arch}/gains.csv), "
-        f"[every cell](data/{arch}/cells.csv), [probe scores](data/{arch}/probes.csv), "
-        f"[invalid records](data/{arch}/invalid.csv).\n" + _invalid_section(invalid)
-    )
-    atomic_write_text(out / f"{arch}_table.md", page)
-
-
-def _baseline_page(out, arch, info, baseline, tasks, order) -> None:
+def _baseline_page(out, arch, info, baseline, tasks) -> None:
     rows = [
         [
             t,
@@ -226,7 +203,7 @@ def _baseline_page(out, arch, info, baseline, tasks, order) -> None:
         for t in [*tasks, "avg"]
     ]
     page = (
-        front_matter(f"{arch} baseline", order, parent="Rankings")
+        arch_page_front_matter(arch, f"{arch} baseline", 0)
         + f"# {text(info['base_id'])}: pretrained baseline\n\n"
         "Mean and standard deviation over the baseline seeds (x100). For `avg`, the standard "
         "deviation is that of the per-seed averages.\n\n"
@@ -238,11 +215,12 @@ def _baseline_page(out, arch, info, baseline, tasks, order) -> None:
 
 def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
     path = out / gain_page_path(arch, row.model_id)
-    chart = path.with_suffix(".png")
+    chart = path.with_suffix(".svg")
     gain_chart(gains, f"{row.model_id} vs {info['base_id']}", chart)
+    scores, means, gain = row.to_dict(), baseline["mean"].to_dict(), gains.to_dict()  # fast
     rows = [
-        [t, fmt(row[t]), fmt(baseline.loc[t, "mean"]), fmt(gains[t])]
-        for t in gains.sort_values(ascending=False).index
+        [t, fmt(scores[t]), fmt(means[t]), fmt(gain[t])]
+        for t in sorted(gain, key=gain.get, reverse=True)  # biggest gain first, as the chart
     ]
     page = (
         front_matter(row.model_id, 100, extra="nav_exclude: true\n") + f"# {text(row.model_id)}\n\n"
@@ -252,7 +230,7 @@ def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
         f"![per-task gain over the pretrained baseline]({chart.name})\n\n"
         + md_table(["task", "score", "baseline", "gain"], rows, ["l", "r", "r", "r"])
     )
-    atomic_write_text(path, page)
+    atomic_write_text(path, page, durable=False)  # one per tested model: thousands
 
 
 DEV_METHOD_TEXT = {

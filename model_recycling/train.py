@@ -29,6 +29,7 @@ from model_recycling.modeling import (
     length_sorted_batches,
     model_inputs,
 )
+from model_recycling.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,8 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
     best_dev, best_state, best_step, evals_without_gain, step = -math.inf, None, 0, 0, 0
     history, examples_trained, eval_seconds = [], 0, 0.0
     model.to(device)
+    # total_steps is the most it can run: early stopping may end it sooner than the ETA says
+    progress = Progress("train", total_steps)
     loop_started = time.perf_counter()
     while step < total_steps and evals_without_gain < hp.patience:
         if hp.group_by_length:
@@ -316,8 +319,10 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     evals_without_gain += 1
+            progress.step(len(labels), f"loss {loss:.4f}")
             if step >= total_steps or evals_without_gain >= hp.patience:
                 break
+    progress.finish(f"stopped early at step {step}, best dev step {best_step}")
 
     # Training alone: no tokenizing, no dev evaluation (the best-state copies stay in: they
     # are part of what a training step costs here).

@@ -1,9 +1,13 @@
-# Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs).
+# Report: cells -> tables per architecture -> the site (markdown pages, charts, CSVs) -> the
+# same site as HTML that opens from disk.
 
 
 localrules:
     aggregate,
     render,
+    html_site,
+    model_cards,
+    propose_model_cards,
 
 
 rule aggregate:
@@ -15,11 +19,30 @@ rule aggregate:
         metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
         probe_meta=f"results/tasks/{config['probe']['task']}/meta.json",
     output:
+        # The main tables also go into `snakemake --report` (captions in report/).
+        ranking=report(
+            f"{ARCH}/tables/ranking.csv",
+            caption="../report/ranking.rst",
+            category="Tables",
+            subcategory="{arch}",
+            labels={"architecture": "{arch}", "table": "ranking"},
+        ),
+        baseline=report(
+            f"{ARCH}/tables/baseline.csv",
+            caption="../report/baseline.rst",
+            category="Tables",
+            subcategory="{arch}",
+            labels={"architecture": "{arch}", "table": "baseline"},
+        ),
+        gains=report(
+            f"{ARCH}/tables/gains.csv",
+            caption="../report/gains.rst",
+            category="Tables",
+            subcategory="{arch}",
+            labels={"architecture": "{arch}", "table": "gains"},
+        ),
         tables=multiext(
             f"{ARCH}/tables/",
-            "ranking.csv",
-            "baseline.csv",
-            "gains.csv",
             "cells.csv",
             "probes.csv",
             "proxies.csv",
@@ -60,7 +83,14 @@ rule render:
             else []
         ),
     output:
-        directory("results/site"),
+        report(
+            directory("results/site"),
+            patterns=["model_gain_chart/{arch}/{model}.svg"],
+            caption="../report/gain_chart.rst",
+            category="Gain charts",
+            subcategory="{arch}",
+            labels={"architecture": "{arch}", "model": "{model}"},
+        ),
     log:
         "results/logs/render.log",
     conda:
@@ -75,3 +105,54 @@ rule render:
     shell:
         "python scripts/render.py --settings {params.settings:q} --tables {params.tables} "
         "--task-metas {input.metas} {params.zoo} --out-dir {output} > {log} 2>&1"
+
+
+rule html_site:
+    input:
+        "results/site",
+    output:
+        directory("results/site_html"),
+    log:
+        "results/logs/html_site.log",
+    conda:
+        "../envs/workflow.yaml"
+    shell:
+        "python scripts/render_html.py --site {input} --out-dir {output} > {log} 2>&1"
+
+
+rule model_cards:
+    input:
+        tables=expand(f"{ARCH}/tables/counts.json", arch=config["architectures"]),
+    output:
+        directory("results/model_cards"),
+    log:
+        "results/logs/model_cards.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        tables=lambda w, input: [
+            f"{arch}={os.path.dirname(path)}"
+            for arch, path in zip(config["architectures"], input.tables)
+        ],
+        settings=as_json(config),
+    shell:
+        "python scripts/model_cards.py --settings {params.settings:q} --tables {params.tables} "
+        "--out-dir {output} > {log} 2>&1"
+
+
+# Opt-in, never part of `all`: proposes each card section as a Hub pull request. Dry run unless
+# card_pr.dry_run is false (see README, "Model-card sections").
+rule propose_model_cards:
+    input:
+        "results/model_cards",
+    log:
+        "results/logs/propose_model_cards.log",
+    conda:
+        "../envs/workflow.yaml"
+    params:
+        settings=as_json(config.get("card_pr", {})),
+        site_url=config.get("site_url", ""),
+    shell:
+        # printed and logged; pipefail: the job fails when the script does
+        "set -o pipefail; python scripts/propose_model_cards.py --cards {input} "
+        "--settings {params.settings:q} --site-url={params.site_url:q} 2>&1 | tee {log}"

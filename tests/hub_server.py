@@ -13,6 +13,12 @@ codes, headers and error shapes that huggingface_hub parses:
   X-Repo-Commit and Content-Length; LFS files answer 302 to a second listener (the "CDN", another
   origin, so the client drops the Authorization header) with X-Linked-Etag (sha256) and
   X-Linked-Size, as the Hub does. Both honour Range requests (safetensors headers are read so).
+* Pull requests (the calls of create_commit(create_pr=True) and get_repo_discussions):
+  POST /api/validate-yaml; POST /api/models/{id}/preupload/{rev} (upload mode per file);
+  POST /api/models/{id}/commit/{rev}?create_pr=1 (NDJSON header and files; a token is required,
+  and only pull requests are accepted: a direct push answers 403); GET
+  /api/models/{id}/discussions (`type`, `status`, pages of `p`). Opened pull requests are kept in
+  FakeHub.pull_requests, their files beside them.
 * Errors: unknown or private repo -> 401 without token / 404 with one (X-Error-Code RepoNotFound);
   gated repo files -> 401/403 X-Error-Code GatedRepo; disabled repo files -> 403 "Access to this
   resource is disabled."; unknown revision -> 404 RevisionNotFound; missing file -> 404
@@ -57,6 +63,7 @@ LISTING_FIELDS = (
 FULL_FIELDS = ("author", "sha", "lastModified", "gated", "disabled", "siblings")
 SORT_KEYS = {"downloads", "likes", "lastModified", "createdAt", "trendingScore"}
 POSITIONS = 20
+DISCUSSIONS_PAGE = 50  # discussions per page, as the Hub pages them
 
 
 # --- file contents ---------------------------------------------------------------------------
@@ -218,6 +225,7 @@ class FakeHub:
         self.renamed = json.loads((Path(fixtures_dir) / "renamed_repos.json").read_text())
         self.page_size = page_size
         self.authorized_tokens: set = set()  # tokens whose user accepted the gated repos' terms
+        self.pull_requests: dict = {}  # repo id -> [discussion document + "files"]
         self.requests: list = []  # every request: role, method, path, query, authorization
         self._lock = threading.Lock()
         self._servers: list = []
@@ -313,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._dispatch(head=True)
 
+    def do_POST(self):
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._dispatch(head=False)
+
     # -- plumbing --
 
     @property
@@ -333,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if self.server.role == "cdn":
             return self._cdn()
+        if self.command == "POST":
+            return self._post()
         if self.url_path == "/api/models":
             return self._list_models()
         if self.url_path.startswith("/api/models/"):
@@ -485,6 +499,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if rest[:1] == ["tree"]:
             return self._tree(repo_id, repo, rest[1] if len(rest) > 1 else "main")
+        if rest[:1] == ["discussions"]:
+            return self._discussions(repo_id, repo)
         if self._deny(repo_id, repo, files=False):
             return
         if rest[:1] == ["revision"] and self._bad_revision(repo, "/".join(rest[1:])):
@@ -564,3 +580,70 @@ class _Handler(BaseHTTPRequestHandler):
         if content is None:
             return self._send(404, b"NoSuchKey")
         self._send_content(content, {"ETag": f'"{sha256}"'})
+
+    # -- pull requests: discussions, preupload, commit --
+
+    def _discussions(self, repo_id: str, repo: dict | None) -> None:
+        if self._deny(repo_id, repo, files=False):
+            return
+        kind, status = self.query.get("type", ["all"])[0], self.query.get("status", ["all"])[0]
+        found = [
+            {k: v for k, v in pr.items() if k != "files"}
+            for pr in reversed(self.hub.pull_requests.get(repo_id, []))
+            if kind in ("all", "pull_request") and status in ("all", pr["status"])
+        ]
+        start = int(self.query.get("p", ["0"])[0]) * DISCUSSIONS_PAGE
+        self._json({
+            "discussions": found[start : start + DISCUSSIONS_PAGE],
+            "count": len(found),
+            "start": start,
+            "numClosedDiscussions": sum(d["status"] == "closed" for d in found),
+        })  # fmt: skip
+
+    def _post(self) -> None:
+        if self.url_path == "/api/validate-yaml":
+            return self._json({"errors": [], "warnings": []})
+        if not self.url_path.startswith("/api/models/"):
+            return self._error(404, None, "Not Found")
+        repo_id, repo, rest = self._locate(self.url_path.removeprefix("/api/models/").split("/"))
+        if self._deny(repo_id, repo, files=False):
+            return None
+        if rest[:1] == ["preupload"]:
+            files = json.loads(self.body)["files"]
+            return self._json({"files": [self._upload_mode(repo, f["path"]) for f in files]})
+        if rest[:1] == ["commit"]:
+            return self._commit(repo_id, repo)
+        return self._error(404, None, "Not Found")
+
+    def _upload_mode(self, repo: dict, path: str) -> dict:
+        blob = next((s["blobId"] for s in repo["info"]["siblings"] if s["rfilename"] == path), None)
+        mode = "lfs" if is_lfs(path) else "regular"
+        return {"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": blob}
+
+    def _commit(self, repo_id: str, repo: dict) -> None:
+        if self.token is None:
+            return self._error(401, None, "Invalid credentials in Authorization header")
+        if self.query.get("create_pr", [""])[0] != "1":
+            return self._error(403, None, "You don't have the rights to push to this repo")
+        lines = [json.loads(line) for line in self.body.splitlines() if line.strip()]
+        header = next(line["value"] for line in lines if line["key"] == "header")
+        files = {
+            line["value"]["path"]: base64.b64decode(line["value"]["content"])
+            for line in lines
+            if line["key"] == "file"
+        }
+        prs = self.hub.pull_requests.setdefault(repo_id, [])
+        num = len(prs) + 1
+        oid = hashlib.sha1(f"{repo_id} pr {num}".encode()).hexdigest()
+        prs.append({
+            "num": num, "title": header["summary"], "status": "open", "isPullRequest": True,
+            "createdAt": "2026-01-01T00:00:00.000Z", "author": {"name": "token-owner"},
+            "repo": {"name": repo_id, "type": "model"}, "numComments": 1, "pinned": False,
+            "description": header.get("description", ""), "files": files,
+        })  # fmt: skip
+        self._json({
+            "success": True,
+            "commitOid": oid,
+            "commitUrl": f"{self.hub.endpoint}/{repo_id}/commit/{oid}",
+            "pullRequestUrl": f"{self.hub.endpoint}/{repo_id}/discussions/{num}",
+        })  # fmt: skip

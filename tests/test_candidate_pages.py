@@ -75,7 +75,8 @@ def test_each_candidate_ends_ranked_failed_or_excluded_with_its_reason(tmp_path)
         page.split("## Failed")[1].split("## Excluded")[0],
         page.split("## Excluded at listing")[1],
     )
-    assert "| 2 | org/tested | 61.00 | tested |" in ranked
+    assert "| 2 | [org/tested](model_gain_chart/arch/org~2ftested.md) | 61.00 | tested |" in ranked
+    assert "| 3 | org/unselected | 20.00 | not selected |" in ranked
     assert "org/probefailed" not in ranked and "probe: non-finite feature" in failed
     assert "t seed 0: killed by SIGKILL" in failed
     assert "evil&#124;&#60;b&#62;x&#60;/b&#62;" in excluded and "auto_map &#124; code" in excluded

@@ -56,6 +56,8 @@ def test_hub_config_plans_the_protocol(tmp_path):
         "finetune": n_arch * n_tasks * len(config["baseline_seeds"]),  # the baseline; the top-k
         "aggregate": n_arch,  # cells are planned once select has run
         "render": 1,
+        "html_site": 1,
+        "model_cards": 1,
         "all": 1,
     }
     assert "list_candidates" not in planned_jobs(result)

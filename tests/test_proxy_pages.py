@@ -109,7 +109,7 @@ def test_proxy_quality_page_with_a_calibration_sample(tmp_path):
     assert table_row(picking, "downloads")[1] == "2"  # the Hub's count, where it is known
     assert "No score on this run: hscore, knn." in page
     for proxy in ("linear_probe", "logme", "downloads"):
-        assert (site / "proxy_quality/demo" / f"{proxy}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (site / "proxy_quality/demo" / f"{proxy}.svg").read_text().startswith("<svg ")
     home = (site / "index.md").read_text()
     assert table_row(home, "[demo](demo_proxy_quality.md)") == [
         "[demo](demo_proxy_quality.md)", "linear_probe", "0.70 (n=5)", "logme", "yes",
@@ -146,7 +146,7 @@ def test_scatter_chart_is_deterministic(tmp_path):
     tested = pd.DataFrame({"model_id": ["a", "b", "c"], "avg": [1.0, 2.0, 3.0],
                            "p": [0.1, None, 0.3], "selected": ["yes", "no", "no"],
                            "calibration": ["no", "yes", "no"]})  # fmt: skip
-    first, second = tmp_path / "1.png", tmp_path / "2.png"
+    first, second = tmp_path / "1.svg", tmp_path / "2.svg"
     scatter_chart(tested, "p", "t", first)
     scatter_chart(tested, "p", "t", second)
     assert first.read_bytes() == second.read_bytes()

@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -139,3 +140,20 @@ def test_proxy_names_are_the_probe_records():
     from model_recycling.proxies import PROXIES as RECORDED
 
     assert PROXIES == RECORDED
+
+
+def test_bootstrap_all_at_once_equals_resample_by_resample():
+    """The matrix form of the bootstrap (thousands of models) gives each resample's statistic as
+    spearman / kendall_tau_b compute it, ties and constant resamples included."""
+    from model_recycling.proxy_quality import _RESAMPLED, _counts
+
+    rng = np.random.default_rng(1)
+    for n in (3, 5, 40):
+        x = rng.integers(0, 4, size=n).astype(float)
+        y = np.array([1.0] * (n - 1) + [2.0]) if n == 5 else rng.normal(size=n).round(1)
+        picks = rng.integers(0, n, size=(300, n))
+        for one, many in _RESAMPLED.items():
+            expected = np.array([one(x[p], y[p]) for p in picks])
+            found = many(x, y, _counts(picks, n))
+            assert np.array_equal(np.isnan(expected), np.isnan(found))
+            assert np.allclose(expected, found, rtol=0, atol=1e-12, equal_nan=True)

@@ -9,7 +9,9 @@ import yaml
 
 from model_recycling.aggregate import aggregate_architecture
 from model_recycling.escaping import text
+from model_recycling.html_site import render_html_site
 from model_recycling.naming import safe_name
+from model_recycling.rankings import home_order, rank_numbers
 from model_recycling.render import render_site
 from model_recycling.selection import select_top_k
 
@@ -176,23 +178,32 @@ def test_pages(arch_dir, tmp_path):
         "probe": {"task": "p", "pooling": "mean"},
         "protocol": "reference",
         "dev_holdout": {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1},
+        "ranking_top_n": 1,
     }
     site = tmp_path / "site"
     render_site(
         site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}}, settings
     )
     index = (site / "index.md").read_text()
-    assert "Tested so far: 2 (ranked by the probe: 2)" in index
+    assert "Tested so far: 2 fully tested on every target task, 2 ranked by the probe" in index
     row = next(line for line in index.splitlines() if line.startswith("| [base]"))
     assert "[org/good](model_gain_chart/demo/org~2fgood.md)" in row
-    assert "| 55.00 | 37.50 |" in row
+    assert "| 55.00 | 37.50 | 17.50 |" in row  # best avg, baseline avg, gain
+    # top 1 of 2: rank numbers, the baseline row first, the rest on the full ranking page
     ranking_page = (site / "demo_table.md").read_text()
-    assert (
-        ranking_page.index("base (baseline)")
-        < ranking_page.index("org/good")
-        < ranking_page.index("bad")
+    assert "| - | [base (baseline)](demo_pretrain_scores_table.md) | 37.50 |" in ranking_page
+    assert "| 1 | [org/good](model_gain_chart/demo/org~2fgood.md) | 55.00 | 17.50 |" in (
+        ranking_page
     )
-    assert (site / "model_gain_chart/demo/org~2fgood.png").read_bytes()[:4] == b"\x89PNG"
+    assert "The top 1 of 2 fully tested models" in ranking_page
+    assert "(demo_full_ranking.md)" in ranking_page and "(data/demo/ranking.csv)" in ranking_page
+    full = (site / "demo_full_ranking.md").read_text()
+    order = [full.index(row) for row in ("base (baseline)", "| 1 | [org/good]", "| 2 | [bad]")]
+    assert order == sorted(order)
+    assert 'parent: "demo"\ngrand_parent: "Rankings"\n' in full
+    assert "arXiv 2211.00107" in (site / "cite.md").read_text()
+    assert "remote_theme: just-the-docs/just-the-docs" in (site / "_config.yml").read_text()
+    assert (site / "model_gain_chart/demo/org~2fgood.svg").read_text().startswith("<svg ")
     # the stale cell (other task data) is listed as invalid with its file, and ranks nowhere
     invalid = ranking_page.split("## Invalid records", 1)[1]
     stale = arch_dir / "cells" / "stale" / "t_acc" / "seed0.json"
@@ -247,7 +258,8 @@ def test_hostile_names_are_escaped_on_every_page(tmp_path):
     pages = {page.name: page.read_text() for page in site.rglob("*.md")}
     gain_page = pages[f"{safe_name(EVIL_ID)}.md"]
     assert f"# {text(EVIL_ID)}\n" in gain_page and "&#124;" in gain_page
-    assert (site / f"model_gain_chart/demo/{safe_name(EVIL_ID)}.png").stat().st_size > 1000
+    chart = (site / f"model_gain_chart/demo/{safe_name(EVIL_ID)}.svg").read_text()
+    assert "<script" not in chart and "&#60;script" in chart
     for name, page in pages.items():
         for raw in ("<script", "<b>", "<i>", "{{", "{%", "](javascript"):
             assert raw not in page, (name, raw)
@@ -257,3 +269,20 @@ def test_hostile_names_are_escaped_on_every_page(tmp_path):
             widths = {line.count("|") for line in table.splitlines()}
             assert len(widths) == 1, (name, table)  # every row has the header's columns
     assert text(EVIL_BASE) in pages["index.md"] and "d&#124;&#60;i&#62;" in pages["faq.md"]
+    # and through the HTML rendering: still text, no markup
+    render_html_site(site, tmp_path / "html")
+    for page in (tmp_path / "html").rglob("*.html"):
+        for raw in ("<script", "<b>", "<i>", "{{", "{%", 'href="javascript'):
+            assert raw not in page.read_text(), (page.name, raw)
+
+
+def test_home_order_is_by_gain_then_name_and_ranks_share_ties():
+    summaries = [
+        {"arch": "b", "gain": 1.0},
+        {"arch": "none", "gain": None},
+        {"arch": "a", "gain": 1.0},
+        {"arch": "c", "gain": 2.5},
+        {"arch": "d", "gain": -3.0},
+    ]
+    assert [s["arch"] for s in home_order(summaries)] == ["c", "a", "b", "d", "none"]
+    assert rank_numbers(pd.DataFrame({"avg": [80.0, 70.0, 70.0, 60.0]})) == [1, 2, 2, 4]

@@ -22,6 +22,7 @@ WORKFLOW_FILES = [
     "envs",
     "profiles",
     "model_recycling",
+    "report",
 ]
 MICRO_CONFIG = REPO / "tests" / "configs" / "micro.yaml"
 
