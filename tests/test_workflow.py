@@ -354,7 +354,8 @@ def test_killed_run_resumes_to_the_same_pages(run, tmp_path):
     so the kill lands among finetuning jobs without building the demo zoo and probing again."""
     workdir = fork(run, tmp_path)
     shutil.rmtree(workdir / T5 / "cells")
-    shutil.rmtree(workdir / "results/site")
+    for pages in ("site", "site_html"):
+        shutil.rmtree(workdir / "results" / pages)
     command, env = make_run_command(workdir / run[2].name)
     with open(tmp_path / "first.log", "w") as log:
         first = subprocess.Popen(
