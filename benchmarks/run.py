@@ -1,7 +1,9 @@
 """`make bench`: build the synthetic model and task, measure, print the table, write
 benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
 BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
-BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS."""
+BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS; BENCH_DAG_SIZES (planning, see
+dag_bench.py). BENCH_STAGES (default all: stages, dag) picks what runs; figures of stages not
+run are kept from the last results.json."""
 
 from __future__ import annotations
 
@@ -26,13 +28,22 @@ DEFAULTS = {
     "BENCH_THREADS": 2,
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+STAGES = ("stages", "dag")
 
 
 def sizes() -> dict:
     return {k: type(v)(os.environ.get(k, v)) for k, v in DEFAULTS.items()}
 
 
-def measure(size: dict) -> dict:
+def stages() -> list:
+    chosen = os.environ.get("BENCH_STAGES", ",".join(STAGES)).split(",")
+    unknown = set(chosen) - set(STAGES)
+    if unknown:
+        raise SystemExit(f"BENCH_STAGES: unknown {sorted(unknown)}; choose from {STAGES}")
+    return chosen
+
+
+def measure_stages(size: dict) -> dict:
     import torch
 
     from benchmarks import cell_bench, finetune_bench, probe_bench, synthetic
@@ -64,6 +75,16 @@ def _reps(fig) -> str:
 
 
 def table(results: dict) -> str:
+    rows = stage_rows(results) if "probe" in results else []
+    if "dag" in results:
+        from benchmarks.dag_bench import table_rows
+
+        rows += table_rows(results["dag"])
+    lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def stage_rows(results: dict) -> list:
     p, f, c = results["probe"], results["finetune"], results["cell"]
     s, r = p["seconds"], f["examples_per_second"]
     rows = [
@@ -108,8 +129,15 @@ def table(results: dict) -> str:
          f"{c['process_start_and_imports_s']['median']:.1f} s "
          f"[{_reps(c['process_start_and_imports_s'])}]"),
     ]  # fmt: skip
-    lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
-    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+    return rows
+
+
+def _dag_stamp(results: dict) -> str:
+    if "dag" not in results:
+        return ""
+    dag = results["dag"]
+    load = ", ".join(f"{v:.1f}" for v in dag["load_average"])
+    return f" Planning rows: `{dag['command']}` on {dag['date']}, load average after {load}."
 
 
 def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
@@ -118,8 +146,8 @@ def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
         f"{START}\n`{results['command']}` on {results['date']}: {m['cores']} cores "
         f"({m['cpu']}), {m['torch_threads']} torch threads, torch {m['torch']}, transformers "
         f"{m['transformers']}, load average at start {m['load_average_at_start']}; sizes "
-        f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256.\n\n"
-        f"{text}\n{END}"
+        f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256."
+        f"{_dag_stamp(results)}\n\n{text}\n{END}"
     )
     old = path.read_text()
     if START in old:
@@ -129,13 +157,37 @@ def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
     path.write_text(old)
 
 
+def measure(size: dict, chosen: list) -> dict:
+    """The chosen stages' figures over the last results.json's (a stage not run keeps its
+    figures and their date)."""
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if "stages" in chosen:
+        results.update(measure_stages(size))
+    if "dag" in chosen:
+        from benchmarks import dag_bench
+
+        results["dag"] = {**dag_bench.measure(), **run_stamp("BENCH_DAG_SIZES", "BENCH_STAGES")}
+    return results
+
+
+def run_stamp(*names) -> dict:
+    """The command as typed (the BENCH_* variables set) and when it ran."""
+    env = " ".join(f"{k}={os.environ[k]}" for k in names if k in os.environ)
+    return {
+        "command": " ".join(filter(None, [env, "make bench"])),
+        "argv": shlex.join(sys.argv),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
 def main() -> None:
     size = sizes()
-    results = measure(size)
-    env = " ".join(f"{k}={v}" for k, v in size.items() if v != DEFAULTS[k])
-    results["command"] = " ".join(filter(None, [env, "make bench"]))
-    results["argv"] = shlex.join(sys.argv)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    chosen = stages()
+    results = measure(size, chosen)
+    if "stages" in chosen:
+        changed = [k for k, v in size.items() if v != DEFAULTS[k]]
+        results.update(run_stamp(*changed, "BENCH_STAGES"))
     text = table(results)
     print(text)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
