@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def _tree_rss(process: psutil.Process) -> int:
 def run_measured(command: list, cwd: Path) -> dict:
     """Wall seconds and peak summed RSS (MB) of `command` and its children."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -62,7 +64,9 @@ def run_measured(command: list, cwd: Path) -> dict:
     poller.join()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{output[-4000:]}")
-    return {"seconds": seconds, "rss_mb": peak[0] / 2**20, "output": output}
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("ru_utime", "ru_stime"))
+    return {"seconds": seconds, "cpu_s": cpu, "rss_mb": peak[0] / 2**20, "output": output}
 
 
 def planned_total(output: str) -> int:
@@ -86,6 +90,8 @@ def dry_run(n: int) -> dict:
         "architectures": len(config["architectures"]),
         "planned_jobs": planned_total(result["output"]),
         "dag_dryrun_s": result["seconds"],
+        # CPU seconds (user + system): what the wall time is on an idle core
+        "dag_cpu_s": result["cpu_s"],
         "dag_rss_mb": result["rss_mb"],
     }
 
@@ -94,18 +100,26 @@ def measure(ns: list | None = None) -> dict:
     rows = [dry_run(n) for n in (ns or sizes())]
     for row in rows:
         print(
-            f"  dag {row['candidates_per_arch']}/arch: {row['dag_dryrun_s']:.1f} s, "
+            f"  dag {row['candidates_per_arch']}/arch: {row['dag_dryrun_s']:.1f} s "
+            f"({row['dag_cpu_s']:.1f} s CPU), "
             f"{row['dag_rss_mb']:.0f} MB, {row['planned_jobs']} jobs planned",
             file=sys.stderr,
         )
-    first, last = rows[0], rows[-1]
-    growth = None
-    if last["candidates_per_arch"] > first["candidates_per_arch"]:
-        # time ratio over size ratio: 1.0 is linear growth
-        growth = (last["dag_dryrun_s"] / first["dag_dryrun_s"]) / (
-            last["candidates_per_arch"] / first["candidates_per_arch"]
-        )
-    return {"sizes": rows, "growth_over_linear": growth, "load_average": os.getloadavg()}
+    slopes = [_slope(a, b) for a, b in zip(rows, rows[1:], strict=False)]
+    # CPU seconds per added candidate, last step over first (CPU, not wall: the wall time
+    # swings with the machine's load). 1.0: linear; above 1: superlinear.
+    growth = slopes[-1] / slopes[0] if len(slopes) > 1 and slopes[0] > 0 else None
+    return {
+        "sizes": rows,
+        "cpu_s_per_candidate": slopes,
+        "growth_over_linear": growth,
+        "load_average": os.getloadavg(),
+    }
+
+
+def _slope(a: dict, b: dict) -> float:
+    added = (b["candidates_per_arch"] - a["candidates_per_arch"]) * b["architectures"]
+    return (b["dag_cpu_s"] - a["dag_cpu_s"]) / added
 
 
 def table_rows(dag: dict) -> list:
@@ -119,6 +133,7 @@ def table_rows(dag: dict) -> list:
                 f"dag_dryrun_s / dag_rss_mb, {row['candidates_per_arch']:,} candidates x "
                 f"{row['architectures']} architectures{target}",
                 f"{row['dag_dryrun_s']:.1f} s / {row['dag_rss_mb']:.0f} MB",
+                f"{row['dag_cpu_s']:.1f} s of CPU; "
                 f"`snakemake -n` on configs/hub.yaml, probes and selection recorded; "
                 f"{row['planned_jobs']} jobs planned",
             )
@@ -126,9 +141,9 @@ def table_rows(dag: dict) -> list:
     if dag["growth_over_linear"] is not None:
         rows.append(
             (
-                "planning growth: time ratio over size ratio (1.0 = linear)",
+                "planning growth: CPU s per added candidate, last step over first (1.0 = linear)",
                 f"{dag['growth_over_linear']:.2f}",
-                "smallest to largest size above",
+                "per step: " + ", ".join(f"{1000 * s:.1f} ms" for s in dag["cpu_s_per_candidate"]),
             )
         )
     return rows

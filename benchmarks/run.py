@@ -2,7 +2,8 @@
 benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
 BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
 BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS; BENCH_DAG_SIZES (planning, see
-dag_bench.py). BENCH_STAGES (default all: stages, dag) picks what runs; figures of stages not
+dag_bench.py); BENCH_DISK_* (disk_bench.py). BENCH_STAGES (default all: stages, dag, disk)
+picks what runs; figures of stages not
 run are kept from the last results.json."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ DEFAULTS = {
     "BENCH_THREADS": 2,
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-STAGES = ("stages", "dag")
+STAGES = ("stages", "dag", "disk")
 
 
 def sizes() -> dict:
@@ -80,6 +81,10 @@ def table(results: dict) -> str:
         from benchmarks.dag_bench import table_rows
 
         rows += table_rows(results["dag"])
+    if "disk" in results:
+        from benchmarks import disk_bench
+
+        rows += disk_bench.table_rows(results["disk"])
     lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
@@ -168,6 +173,10 @@ def measure(size: dict, chosen: list) -> dict:
         from benchmarks import dag_bench
 
         results["dag"] = {**dag_bench.measure(), **run_stamp("BENCH_DAG_SIZES", "BENCH_STAGES")}
+    if "disk" in chosen:
+        from benchmarks import disk_bench
+
+        results["disk"] = disk_bench.measure()
     return results
 
 

@@ -48,6 +48,8 @@ def test_job_counts_match_a_dry_run(tmp_path):
     write_recorded_run(tmp_path, config, N_CANDIDATES)
     planned = planned_jobs(snakemake(tmp_path, configfile, "-n"))
     assert "probe" not in planned
+    # the selected candidates' weights, deleted after probing, are fetched again to finetune
+    assert planned["download_model"] == 2 * (2 + 1)
     assert planned["finetune"] == expected["baseline_cells"] + expected["candidate_cells"]
     assert expected["candidate_cells"] == 2 * 2 * (2 + 1)
 
