@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint lock benchmark bench clean
+.PHONY: run test lint lock benchmark bench cost clean
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -45,6 +45,13 @@ benchmark: $(VENV)/.installed
 # table in BENCHMARKS.md.
 bench: $(VENV)/.installed
 	python -m benchmarks.run
+
+# What a run will cost before it runs: jobs, hours and download volume per stage, from this
+# run's own records where they exist, else benchmarks/results.json (README "What it costs").
+# CONFIG=configs/hub.yaml; ARGS="--assume-candidates 2000" for architectures not listed yet.
+CONFIG ?= config.yaml
+cost: $(VENV)/.installed
+	PYTHONPATH=$(CURDIR) python scripts/cost.py --configfile $(CONFIG) $(ARGS)
 
 clean:
 	rm -rf results .snakemake

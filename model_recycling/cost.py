@@ -34,8 +34,11 @@ def job_counts(config: dict, listings: dict) -> dict:
             "calibration_k", config.get("calibration_k", 0)
         )
         hub_base = not settings["base_model"].get("path")
+        downloaded = sum(1 for c in usable if not c.path)
+        # weights deleted once probed: the selected ones are downloaded again to finetune
+        again = 0 if config["downloads"]["keep_unselected"] else min(picked, downloaded)
         counts[arch] = {
-            "downloads": sum(1 for c in usable if not c.path) + int(hub_base),
+            "downloads": downloaded + int(hub_base) + again,
             "probes": len(usable),
             "baseline_cells": len(config["targets"]) * len(config["baseline_seeds"]),
             "candidate_cells": len(config["targets"])
@@ -212,6 +215,8 @@ def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU
     recorded = sum(a["download_bytes"][1] for a in archs.values())
     lines += [
         f"{'total':<16}{'':>10}{total:14,.0f}",
+        "cells: at most `epochs` over the train split (early stopping usually ends them sooner);"
+        " dev evaluations not counted",
         f"download volume: {volume / 1e12:.2f} TB of candidate weights ({recorded:,} sizes "
         f"recorded at listing; else num_parameters x {BYTES_PER_PARAMETER} bytes, else "
         f"{ASSUMED_WEIGHT_BYTES / 1e6:.0f} MB each)",

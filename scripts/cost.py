@@ -31,9 +31,12 @@ def main() -> None:
     config = yaml.safe_load(Path(args.configfile).read_text())
     validate(config, str(REPO / "schemas/config.schema.yaml"))  # fills the defaults
     bench = json.loads(Path(args.bench).read_text())
-    result = estimate(
-        config, Path(args.root), bench, load_sizes(Path(args.sizes)), args.assume_candidates
-    )
+    try:
+        result = estimate(
+            config, Path(args.root), bench, load_sizes(Path(args.sizes)), args.assume_candidates
+        )
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"cost: {err}") from None
     print(f"{args.configfile}:")
     print(report(result, args.speedup, args.device))
     if args.json:
