@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from model_recycling.disk import WEIGHTS_DELETED
 from model_recycling.naming import safe_name
 from model_recycling.selection import select_top_k, write_selection
 from model_recycling.sources import BASE_ITSELF, Candidate, write_candidates
@@ -91,6 +92,11 @@ def probe_record(model_id: str, revision: str, score: float, wall_seconds: float
     }
 
 
+def delete_weights_of(folder: Path) -> None:
+    """What the probe leaves: the weights gone, the marker saying so (disk.py)."""
+    (folder / WEIGHTS_DELETED).write_text(json.dumps({"deleted": {}, "bytes": 0}))
+
+
 def _touch_tree(root: Path, when: float) -> None:
     for path in [root, *root.rglob("*")]:
         os.utime(path, (when, when), follow_symlinks=False)
@@ -108,9 +114,9 @@ def write_recorded_run(workdir: Path, config: dict, n: int, probed=True) -> dict
         kept[arch] = [r.model_id for r in rows if r.status == "ok"]
         for row in rows:
             if row.status == "ok" or row.model_id == base_id:
-                (workdir / "results/models" / safe_name(row.model_id) / row.revision).mkdir(
-                    parents=True, exist_ok=True
-                )
+                folder = workdir / "results/models" / safe_name(row.model_id) / row.revision
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / ".snakemake_timestamp").touch()  # as Snakemake leaves a directory()
     results = workdir / "results"
     _touch_tree(results, 1_700_000_000)  # listings, tasks and downloads first
     for arch in config["architectures"] if probed else []:
@@ -122,6 +128,8 @@ def write_recorded_run(workdir: Path, config: dict, n: int, probed=True) -> dict
             path.write_text(json.dumps(record))
             os.utime(path, (1_700_000_100, 1_700_000_100))
             probes.append(record)
+            if not config.get("downloads", {}).get("keep_unselected"):
+                delete_weights_of(results / "models" / safe_name(model_id) / sha(model_id))
         selection = results / f"architectures/{arch}/selected.tsv"
         settings = config["architectures"][arch]
         rows = select_top_k(

@@ -217,7 +217,8 @@ def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU
         f"{'total':<16}{'':>10}{total:14,.0f}",
         "cells: at most `epochs` over the train split (early stopping usually ends them sooner);"
         " dev evaluations not counted",
-        f"download volume: {volume / 1e12:.2f} TB of candidate weights ({recorded:,} sizes "
+        f"download volume: {volume / 1e12:.2f} TB of candidate weights, first downloads "
+        f"({recorded:,} sizes "
         f"recorded at listing; else num_parameters x {BYTES_PER_PARAMETER} bytes, else "
         f"{ASSUMED_WEIGHT_BYTES / 1e6:.0f} MB each)",
         "what it rests on, per architecture:",

@@ -49,9 +49,11 @@ rule probe:
         attempt=this_attempt,
         attempts=attempts("probe"),
     params:
-        # --model-id, --revision, --delete-weights... (one input function: each is evaluated
-        # for every probe the plan holds, done or not)
-        model=lambda w: probe_options(w.arch, w.model),
+        model_id=lambda w: candidate(w.arch, w.model).model_id,
+        revision=lambda w: model_revision(w.arch, w.model),
+        # Deleting the weights once probed (downloads.keep_unselected): derived from the input
+        # folder, so not a rerun trigger (probes made before it existed stay done).
+        weights=lambda w, input: weight_options(w.arch, w.model),
         # rank_by only orders the probes' results: changing it reprobes nothing.
         settings=as_json(
             {
@@ -64,8 +66,9 @@ rule probe:
     shell:
         "python -m model_recycling.guard --kind probe --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
-        "{params.gpu_slot} python scripts/probe.py {params.model} "
-        "--model-dir {input.model:q} --task-dir {params.task_dir} "
+        "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
+        "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
+        "{params.weights} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
 
 
@@ -105,11 +108,16 @@ rule download_model:
         attempt=this_attempt,
         attempts=attempts("download"),
     params:
-        # --model-id, --endpoint and --allow-pickle (one input function, see probe)
-        source=lambda w: download_options(w.model),
+        model_id=lambda w: model_id_from_safe_name(w.model),
+        endpoint=lambda w: download_source(w.model).get("endpoint", ""),
+        # The configured base is trusted with pickle weights (loaded with weights_only=True).
+        pickle=lambda w: (
+            "--allow-pickle" if download_source(w.model).get("allow_pickle") else ""
+        ),
     shell:
         # The last failed try leaves FAILED.json in the folder; the probe reports it.
         "python -m model_recycling.guard --kind download --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
-        "python scripts/download_model.py {params.source} "
-        "--revision {wildcards.revision} --out {output} > {log} 2>&1"
+        "python scripts/download_model.py --model-id {params.model_id:q} "
+        "--revision {wildcards.revision} --endpoint {params.endpoint:q} {params.pickle} "
+        "--out {output} > {log} 2>&1"

@@ -15,6 +15,7 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
+from model_recycling.disk import weights_deleted
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.selection import finetuned, read_selection
 from model_recycling.sources import read_candidates, usable_candidates
@@ -172,14 +173,6 @@ def model_dir(arch, model):
     return f"results/models/{model}/{model_revision(arch, model)}"
 
 
-def model_options(arch, model, with_role=False):
-    """A probe's or a cell's --model-id and --revision (and --role), quoted for the shell."""
-    role = "baseline" if is_base(arch, model) else "candidate"
-    model_id = base_id(arch) if role == "baseline" else candidate(arch, model).model_id
-    options = ["--model-id", model_id, "--revision", model_revision(arch, model)]
-    return shlex.join(options + (["--role", role] if with_role else []))
-
-
 def keeps_weights(arch, model):
     """Whether a probed model keeps its weights: the base, a local folder (never deleted), or
     every download with downloads.keep_unselected."""
@@ -188,32 +181,23 @@ def keeps_weights(arch, model):
     return bool(candidate(arch, model).path)
 
 
-def probe_options(arch, model):
-    """model_options, and what deleting the weights once probed needs (the endpoint, for a
-    probe that must run again)."""
-    options = model_options(arch, model)
+def weight_options(arch, model):
+    """The probe's options to delete the weights once probed, with what fetching them again
+    needs (a probe that must run again)."""
     if keeps_weights(arch, model):
-        return options
+        return ""
     source = arch_config(arch)["source"]
-    extra = ["--delete-weights", "--endpoint", source.get("endpoint", "")]
-    extra += ["--allow-pickle"] if source.get("allow_pickle") else []
-    return f"{options} {shlex.join(extra)}"
+    options = ["--delete-weights", "--endpoint", source.get("endpoint", "")]
+    return shlex.join(options + (["--allow-pickle"] if source.get("allow_pickle") else []))
 
 
 def finetune_model_dir(arch, model):
-    """A selected candidate whose weights were deleted after probing is downloaded again."""
-    if keeps_weights(arch, model):
-        return model_dir(arch, model)
+    """A selected candidate whose weights were deleted after probing is downloaded again (a
+    folder that still has them, as in runs made before the deletion, is used as it is)."""
+    folder = model_dir(arch, model)
+    if keeps_weights(arch, model) or not weights_deleted(folder):
+        return folder
     return f"results/selected/{model}/{model_revision(arch, model)}"
-
-
-def download_options(model):
-    """A download's --model-id, --endpoint and --allow-pickle, quoted for the shell."""
-    source = download_source(model)
-    options = ["--model-id", model_id_from_safe_name(model)]
-    options += ["--endpoint", source.get("endpoint", "")]
-    # The configured base is trusted with pickle weights (loaded with weights_only=True).
-    return shlex.join(options + (["--allow-pickle"] if source.get("allow_pickle") else []))
 
 
 def download_source(model):

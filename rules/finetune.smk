@@ -20,9 +20,13 @@ rule finetune:
         attempt=this_attempt,
         attempts=attempts("finetune"),
     params:
-        # --model-id, --revision and --role (one input function: each is evaluated for every
-        # cell the plan holds, done or not)
-        model=lambda w: model_options(w.arch, w.model, with_role=True),
+        model_id=lambda w: (
+            base_id(w.arch)
+            if is_base(w.arch, w.model)
+            else candidate(w.arch, w.model).model_id
+        ),
+        role=lambda w: "baseline" if is_base(w.arch, w.model) else "candidate",
+        revision=lambda w: model_revision(w.arch, w.model),
         settings=as_json({**config["finetune"], "device": config["device"]}),
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
         gpu_slot=GPU_SLOT,
@@ -32,6 +36,7 @@ rule finetune:
         "python -m model_recycling.guard --kind cell --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
-        "{params.model} --model-dir {input.model:q} --task-dir {params.task_dir} "
+        "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
+        "--revision {params.revision:q} --task-dir {params.task_dir} "
         "--settings {params.settings:q} --seed {wildcards.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"

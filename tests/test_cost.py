@@ -2,6 +2,7 @@
 time per job comes from this run's own records once they exist."""
 
 import json
+import shutil
 
 import pytest
 
@@ -37,9 +38,7 @@ def test_job_counts_match_a_dry_run(tmp_path):
     write_recorded_run(tmp_path, config, N_CANDIDATES, probed=False)
     expected = totals(job_counts(config, read_listings(config, tmp_path)))
     # Before probing: downloads, probes and the baseline; the top-k waits for selection.
-    for model_dir in (tmp_path / "results/models").iterdir():
-        for folder in model_dir.iterdir():
-            folder.rmdir()  # not downloaded yet
+    shutil.rmtree(tmp_path / "results/models")  # not downloaded yet
     planned = planned_jobs(snakemake(tmp_path, configfile, "-n"))
     downloads = planned["download_model"]
     assert downloads == 2 * (N_CANDIDATES + 1)  # the candidates and the base
