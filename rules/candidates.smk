@@ -75,6 +75,7 @@ rule probe:
 checkpoint select:
     input:
         probes=lambda w: probe_files(w.arch),
+        candidates=f"{ARCH}/candidates.tsv",
     output:
         selection=f"{ARCH}/selected.tsv",
     log:
@@ -86,8 +87,16 @@ checkpoint select:
         rank_by=config["probe"].get("rank_by", "linear_probe"),
         calibration_k=lambda w: calibration_k(w.arch),
         calibration_seed=config.get("calibration_seed", 0),
+        # The script finds the probe files of the usable candidates itself: 2,000 paths overflow
+        # one shell command. Derived from the inputs (the probe list), so not a rerun trigger.
+        probe_dir=lambda w, output: os.path.join(
+            os.path.dirname(output.selection), "probe"
+        ),
+        filters=lambda w, input: as_json(arch_config(w.arch).get("candidates", {})),
     shell:
-        "python scripts/select_top_k.py --probes {input.probes} --top-k {params.top_k} "
+        "python scripts/select_top_k.py --probe-dir {params.probe_dir} "
+        "--candidates {input.candidates} --filters {params.filters:q} --arch {wildcards.arch} "
+        "--top-k {params.top_k} "
         "--rank-by {params.rank_by} --calibration-k {params.calibration_k} "
         "--calibration-seed {params.calibration_seed} --out {output.selection} > {log} 2>&1"
 

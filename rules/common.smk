@@ -95,7 +95,8 @@ def calibration_k(arch):
 
 def listing_path(arch):
     """The architecture's candidates.tsv, once its listing checkpoint is done (asked once:
-    input functions ask for every job, and a checkpoint done stays done in this process)."""
+    input functions ask for every job, and a checkpoint done stays done in this process).
+    """
     if arch not in _LISTED:
         _LISTED[arch] = checkpoints.list_candidates.get(arch=arch).output.candidates
     return _LISTED[arch]
@@ -188,12 +189,15 @@ def weight_options(arch, model):
         return ""
     source = arch_config(arch)["source"]
     options = ["--delete-weights", "--endpoint", source.get("endpoint", "")]
-    return shlex.join(options + (["--allow-pickle"] if source.get("allow_pickle") else []))
+    return shlex.join(
+        options + (["--allow-pickle"] if source.get("allow_pickle") else [])
+    )
 
 
 def finetune_model_dir(arch, model):
     """A selected candidate whose weights were deleted after probing is downloaded again (a
-    folder that still has them, as in runs made before the deletion, is used as it is)."""
+    folder that still has them, as in runs made before the deletion, is used as it is).
+    """
     folder = model_dir(arch, model)
     if keeps_weights(arch, model) or not weights_deleted(folder):
         return folder
