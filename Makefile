@@ -10,7 +10,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The demo and the tests never reach the Hub.
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test lint lock benchmark bench screenshots clean image archive restore
+.PHONY: run test lint lock benchmark bench cost screenshots clean image archive restore
 
 $(VENV)/.installed: requirements.lock
 	python3 -m venv $(VENV)
@@ -75,6 +75,13 @@ restore:
 # The README's screenshots: a micro run's HTML site in headless Chromium (tests/test_browser.py).
 screenshots: $(VENV)/.installed
 	SCREENSHOTS_DIR=$(abspath docs/screenshots) pytest -q tests/test_browser.py
+
+# What a run will cost before it runs: jobs, hours and download volume per stage, from this
+# run's own records where they exist, else benchmarks/results.json (README "What it costs").
+# CONFIG=configs/hub.yaml; ARGS="--assume-candidates 2000" for architectures not listed yet.
+CONFIG ?= config.yaml
+cost: $(VENV)/.installed
+	PYTHONPATH=$(CURDIR) python scripts/cost.py --configfile $(CONFIG) $(ARGS)
 
 clean:
 	rm -rf results .snakemake

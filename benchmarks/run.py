@@ -1,8 +1,10 @@
 """`make bench`: build the synthetic model and task, measure, print the table, write
 benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
 BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
-BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS. BENCH_PAGES=1 adds the pages at
-scale (benchmarks/pages_bench.py, sizes PAGES_*; `python -m benchmarks.pages_bench` alone)."""
+BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS; BENCH_DAG_SIZES (planning, see
+dag_bench.py); BENCH_DISK_* (disk_bench.py); PAGES_* (pages_bench.py, pages at scale).
+BENCH_STAGES (default all: stages, dag, disk, pages) picks what runs; figures of stages not run
+are kept from the last results.json. BENCH_PAGES=1 is BENCH_STAGES=stages,pages."""
 
 from __future__ import annotations
 
@@ -13,8 +15,6 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-
-from benchmarks.timing import keep_block
 
 HERE = Path(__file__).resolve().parent
 DEFAULTS = {
@@ -29,19 +29,20 @@ DEFAULTS = {
     "BENCH_THREADS": 2,
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+STAGES = ("stages", "dag", "disk", "pages")
 
 
 def sizes() -> dict:
     return {k: type(v)(os.environ.get(k, v)) for k, v in DEFAULTS.items()}
 
 
-def measure(size: dict) -> dict:
-    results = measure_stages(size)
-    if os.environ.get("BENCH_PAGES") == "1":
-        from benchmarks import pages_bench
-
-        results["pages"] = pages_bench.measure()
-    return results
+def stages() -> list:
+    default = "stages,pages" if os.environ.get("BENCH_PAGES") == "1" else ",".join(STAGES)
+    chosen = os.environ.get("BENCH_STAGES", default).split(",")
+    unknown = set(chosen) - set(STAGES)
+    if unknown:
+        raise SystemExit(f"BENCH_STAGES: unknown {sorted(unknown)}; choose from {STAGES}")
+    return chosen
 
 
 def measure_stages(size: dict) -> dict:
@@ -76,10 +77,18 @@ def _reps(fig) -> str:
 
 
 def table(results: dict) -> str:
-    from benchmarks import pages_bench
+    rows = stage_rows(results) if "probe" in results else []
+    if "dag" in results:
+        from benchmarks.dag_bench import table_rows
 
-    rows = stage_rows(results)
+        rows += table_rows(results["dag"])
+    if "disk" in results:
+        from benchmarks import disk_bench
+
+        rows += disk_bench.table_rows(results["disk"])
     if "pages" in results:
+        from benchmarks import pages_bench
+
         rows += pages_bench.rows(results["pages"])
     lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
@@ -133,27 +142,70 @@ def stage_rows(results: dict) -> list:
     return rows
 
 
+def _dag_stamp(results: dict) -> str:
+    if "dag" not in results:
+        return ""
+    dag = results["dag"]
+    load = ", ".join(f"{v:.1f}" for v in dag["load_average"])
+    return f" Planning rows: `{dag['command']}` on {dag['date']}, load average after {load}."
+
+
 def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
     m = results["machine"]
     block = (
         f"{START}\n`{results['command']}` on {results['date']}: {m['cores']} cores "
         f"({m['cpu']}), {m['torch_threads']} torch threads, torch {m['torch']}, transformers "
         f"{m['transformers']}, load average at start {m['load_average_at_start']}; sizes "
-        f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256.\n\n"
-        f"{text}\n{END}"
+        f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256."
+        f"{_dag_stamp(results)}\n\n{text}\n{END}"
     )
-    keep_block(path, START, END, block, "## Stage benchmarks (`make bench`)")
+    old = path.read_text()
+    if START in old:
+        old = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
+    else:
+        old = old.rstrip("\n") + "\n\n## Stage benchmarks (`make bench`)\n\n" + block + "\n"
+    path.write_text(old)
+
+
+def measure(size: dict, chosen: list) -> dict:
+    """The chosen stages' figures over the last results.json's (a stage not run keeps its
+    figures and their date)."""
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if "stages" in chosen:
+        results.update(measure_stages(size))
+    if "dag" in chosen:
+        from benchmarks import dag_bench
+
+        results["dag"] = {**dag_bench.measure(), **run_stamp("BENCH_DAG_SIZES", "BENCH_STAGES")}
+    if "disk" in chosen:
+        from benchmarks import disk_bench
+
+        results["disk"] = disk_bench.measure()
+    if "pages" in chosen:
+        from benchmarks import pages_bench
+
+        results["pages"] = pages_bench.measure()
+    return results
+
+
+def run_stamp(*names) -> dict:
+    """The command as typed (the BENCH_* variables set) and when it ran."""
+    env = " ".join(f"{k}={os.environ[k]}" for k in names if k in os.environ)
+    return {
+        "command": " ".join(filter(None, [env, "make bench"])),
+        "argv": shlex.join(sys.argv),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def main() -> None:
     size = sizes()
-    results = measure(size)
-    env = " ".join(f"{k}={v}" for k, v in size.items() if v != DEFAULTS[k])
-    if os.environ.get("BENCH_PAGES") == "1":
-        env = f"BENCH_PAGES=1 {env}".strip()
-    results["command"] = " ".join(filter(None, [env, "make bench"]))
-    results["argv"] = shlex.join(sys.argv)
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    chosen = stages()
+    results = measure(size, chosen)
+    if "stages" in chosen:
+        changed = [k for k, v in size.items() if v != DEFAULTS[k]]
+        results.update(run_stamp(*changed, "BENCH_STAGES"))
     text = table(results)
     print(text)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -51,6 +51,9 @@ rule probe:
     params:
         model_id=lambda w: candidate(w.arch, w.model).model_id,
         revision=lambda w: model_revision(w.arch, w.model),
+        # Deleting the weights once probed (downloads.keep_unselected): derived from the input
+        # folder, so not a rerun trigger (probes made before it existed stay done).
+        weights=lambda w, input: weight_options(w.arch, w.model),
         # rank_by only orders the probes' results: changing it reprobes nothing.
         settings=as_json(
             {
@@ -65,12 +68,14 @@ rule probe:
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
         "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
+        "{params.weights} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
 
 
 checkpoint select:
     input:
         probes=lambda w: probe_files(w.arch),
+        candidates=f"{ARCH}/candidates.tsv",
     output:
         selection=f"{ARCH}/selected.tsv",
     log:
@@ -82,17 +87,29 @@ checkpoint select:
         rank_by=config["probe"].get("rank_by", "linear_probe"),
         calibration_k=lambda w: calibration_k(w.arch),
         calibration_seed=config.get("calibration_seed", 0),
+        # The script finds the probe files of the usable candidates itself: 2,000 paths overflow
+        # one shell command. Derived from the inputs (the probe list), so not a rerun trigger.
+        probe_dir=lambda w, output: os.path.join(
+            os.path.dirname(output.selection), "probe"
+        ),
+        filters=lambda w, input: as_json(arch_config(w.arch).get("candidates", {})),
     shell:
-        "python scripts/select_top_k.py --probes {input.probes} --top-k {params.top_k} "
+        "python scripts/select_top_k.py --probe-dir {params.probe_dir} "
+        "--candidates {input.candidates} --filters {params.filters:q} --arch {wildcards.arch} "
+        "--top-k {params.top_k} "
         "--rank-by {params.rank_by} --calibration-k {params.calibration_k} "
         "--calibration-seed {params.calibration_seed} --out {output.selection} > {log} 2>&1"
 
 
+# models/: for probing (and the base); selected/: a selected candidate's weights fetched again
+# for finetuning when its first download was deleted after probing (model_recycling/disk.py).
 rule download_model:
     output:
-        directory("results/models/{model}/{revision}"),
+        directory("results/{store}/{model}/{revision}"),
     log:
-        "results/logs/download_model/{model}/{revision}.log",
+        "results/logs/download_model/{store}/{model}/{revision}.log",
+    wildcard_constraints:
+        store="models|selected",
     retries: attempts("download") - 1
     conda:
         "../envs/workflow.yaml"

@@ -2,6 +2,7 @@ import dataclasses
 import functools
 import json
 import os
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -14,9 +15,10 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
+from model_recycling.disk import weights_deleted
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.selection import finetuned, read_selection
-from model_recycling.sources import read_candidates
+from model_recycling.sources import read_candidates, usable_candidates
 from model_recycling.tasks import load_registry
 
 REGISTRY = load_registry(config["task_registries"])
@@ -91,28 +93,31 @@ def calibration_k(arch):
     return arch_config(arch).get("calibration_k", config.get("calibration_k", 0))
 
 
+def listing_path(arch):
+    """The architecture's candidates.tsv, once its listing checkpoint is done (asked once:
+    input functions ask for every job, and a checkpoint done stays done in this process).
+    """
+    if arch not in _LISTED:
+        _LISTED[arch] = checkpoints.list_candidates.get(arch=arch).output.candidates
+    return _LISTED[arch]
+
+
+_LISTED = {}
+
+
 def listed_candidates(arch):
     """Candidates kept at listing, after the config's candidates.only / exclude filters, by
     folder name."""
-    path = checkpoints.list_candidates.get(arch=arch).output.candidates
-    # Input functions ask for every job; read each version of the listing once.
+    path = listing_path(arch)
+    # Read each version of the listing once.
     return _usable_candidates(arch, path, os.stat(path).st_mtime_ns)
 
 
 @functools.cache
 def _usable_candidates(arch, path, mtime_ns):
-    kept = {c.model_id: c for c in _listing(path, mtime_ns) if c.status == "ok"}
     filters = arch_config(arch).get("candidates", {})
-    only, exclude = filters.get("only"), set(filters.get("exclude", []))
-    if only:
-        missing = [m for m in only if m not in kept]
-        if missing:
-            raise ValueError(
-                f"architectures.{arch}.candidates.only: {missing} not among the usable "
-                f"candidates listed in {path} (see its status and reason columns)"
-            )
-        kept = {m: kept[m] for m in only}
-    return {safe_name(m): c for m, c in kept.items() if m not in exclude}
+    kept = usable_candidates(_listing(path, mtime_ns), filters, arch, path)
+    return {safe_name(m): c for m, c in kept.items()}
 
 
 @functools.cache
@@ -127,17 +132,27 @@ def candidate(arch, model):
         raise ValueError(f"{arch}: no usable candidate stored as '{model}'") from None
 
 
+@functools.cache
+def base_name(arch):
+    return safe_name(base_id(arch))
+
+
 def is_base(arch, model):
-    return model == safe_name(base_id(arch))
+    return model == base_name(arch)
 
 
 def base_row(arch):
     """The base model's row in candidates.tsv (the Hub listing pins its revision there)."""
-    path = checkpoints.list_candidates.get(arch=arch).output.candidates
-    for row in _listing(path, os.stat(path).st_mtime_ns):
-        if row.model_id == base_id(arch):
-            return row
-    raise ValueError(f"{arch}: base model {base_id(arch)} has no row in {path}")
+    path = listing_path(arch)
+    row = _rows_by_id(path, os.stat(path).st_mtime_ns).get(base_id(arch))
+    if row is None:
+        raise ValueError(f"{arch}: base model {base_id(arch)} has no row in {path}")
+    return row
+
+
+@functools.cache
+def _rows_by_id(path, mtime_ns):
+    return {row.model_id: row for row in _listing(path, mtime_ns)}
 
 
 def model_revision(arch, model):
@@ -157,6 +172,36 @@ def model_dir(arch, model):
     if not is_base(arch, model) and candidate(arch, model).path:
         return candidate(arch, model).path
     return f"results/models/{model}/{model_revision(arch, model)}"
+
+
+def keeps_weights(arch, model):
+    """Whether a probed model keeps its weights: the base, a local folder (never deleted), or
+    every download with downloads.keep_unselected."""
+    if is_base(arch, model) or config["downloads"]["keep_unselected"]:
+        return True
+    return bool(candidate(arch, model).path)
+
+
+def weight_options(arch, model):
+    """The probe's options to delete the weights once probed, with what fetching them again
+    needs (a probe that must run again)."""
+    if keeps_weights(arch, model):
+        return ""
+    source = arch_config(arch)["source"]
+    options = ["--delete-weights", "--endpoint", source.get("endpoint", "")]
+    return shlex.join(
+        options + (["--allow-pickle"] if source.get("allow_pickle") else [])
+    )
+
+
+def finetune_model_dir(arch, model):
+    """A selected candidate whose weights were deleted after probing is downloaded again (a
+    folder that still has them, as in runs made before the deletion, is used as it is).
+    """
+    folder = model_dir(arch, model)
+    if keeps_weights(arch, model) or not weights_deleted(folder):
+        return folder
+    return f"results/selected/{model}/{model_revision(arch, model)}"
 
 
 def download_source(model):

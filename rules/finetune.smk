@@ -3,8 +3,8 @@
 
 rule finetune:
     input:
-        model=lambda w: model_dir(w.arch, w.model),
-        task=lambda w: task_inputs(w.task),
+        model=lambda w: finetune_model_dir(w.arch, w.model),
+        task=[f"results/tasks/{{task}}/{name}" for name in TASK_FILES],
     output:
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
     log:

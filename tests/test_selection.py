@@ -1,5 +1,6 @@
 """Selection: ranking by the configured proxy, and the seeded calibration sample."""
 
+import json
 import os
 import subprocess
 import sys
@@ -125,3 +126,30 @@ def test_select_script_writes_the_calibration_column(tmp_path):
     assert [r["calibration"] for r in rows].count("yes") == 2
     assert [r["selected"] for r in rows].count("yes") == 2
     assert list(rows[0])[-2:] == ["selected", "calibration"]
+
+
+def test_select_script_reads_the_usable_candidates_probes_from_their_folder(tmp_path):
+    """Thousands of probe paths overflow one shell command (Linux caps an argument at 128 KiB):
+    the workflow passes the probe folder and the listing; a probe file left by a candidate the
+    filters now exclude is not read."""
+    from model_recycling.naming import safe_name
+    from model_recycling.sources import Candidate, write_candidates
+
+    records = many_probes(4)
+    write_candidates(
+        tmp_path / "candidates.tsv",
+        [Candidate(r["model_id"], "r", "hub") for r in records]
+        + [Candidate("org/big", "r", "hub", "excluded", "size")],
+    )
+    for record in records:
+        atomic_write_json(tmp_path / "probe" / f"{safe_name(record['model_id'])}.json", record)
+    out, excluded = tmp_path / "selected.tsv", records[0]["model_id"]
+    command = [
+        sys.executable, "scripts/select_top_k.py", "--probe-dir", str(tmp_path / "probe"),
+        "--candidates", str(tmp_path / "candidates.tsv"), "--arch", "bert",
+        "--filters", json.dumps({"exclude": [excluded]}), "--top-k", "2", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+    ranked = {row["model_id"] for row in read_selection(out)}
+    assert ranked == {r["model_id"] for r in records[1:]}

@@ -70,6 +70,22 @@ def read_candidates(path) -> list:
     return candidates
 
 
+def usable_candidates(candidates: list, filters: dict, arch: str, path) -> dict:
+    """{model_id: candidate} kept at listing ("ok"), after the config's candidates.only /
+    exclude filters of architecture `arch` (path: the listing, for the error)."""
+    kept = {c.model_id: c for c in candidates if c.status == "ok"}
+    only, exclude = filters.get("only"), set(filters.get("exclude", []))
+    if only:
+        missing = [m for m in only if m not in kept]
+        if missing:
+            raise ValueError(
+                f"architectures.{arch}.candidates.only: {missing} not among the usable "
+                f"candidates listed in {path} (see its status and reason columns)"
+            )
+        kept = {m: kept[m] for m in only}
+    return {m: c for m, c in kept.items() if m not in exclude}
+
+
 def matches_base(candidate: Candidate, base: dict, tolerance: float = 0.0) -> str:
     """'' when the candidate has the base's architecture and size, else the reason it does not."""
     for key in ("model_type", "num_layers", "hidden_size", "vocab_size"):

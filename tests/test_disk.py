@@ -1,0 +1,51 @@
+"""Disk at scale (model_recycling/disk.py): a probed candidate's weights are deleted, the folder
+stays as Snakemake left it, and a probe that must run again fetches them from the (local) Hub."""
+
+import json
+import os
+import subprocess
+import sys
+
+from huggingface_hub import HfApi
+
+from model_recycling.disk import WEIGHTS_DELETED
+from model_recycling.sources.hub import download_candidate
+from tests.test_guard import PROBE_SETTINGS
+from tests.test_hub_source import hub, isolated_hub_settings  # noqa: F401 - fixtures
+from tests.workflow_helpers import REPO
+
+MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+
+
+def probe(server, folder, task_dir, out):
+    command = [sys.executable, str(REPO / "scripts/probe.py"), "--model-id", MODEL]
+    command += ["--model-dir", str(folder), "--revision", server.repos[MODEL]["info"]["sha"]]
+    command += ["--task-dir", str(task_dir), "--settings", json.dumps(PROBE_SETTINGS)]
+    command += ["--out", str(out), "--delete-weights", "--endpoint", server.endpoint]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+
+
+def test_probe_deletes_weights_and_a_rerun_fetches_them_again(hub, tmp_path, tiny_zoo):  # noqa: F811
+    sha = hub.repos[MODEL]["info"]["sha"]
+    folder = download_candidate(MODEL, sha, tmp_path / "m" / sha, api=HfApi(endpoint=hub.endpoint))
+    weights = (folder / "model.safetensors").read_bytes()
+    (folder / ".snakemake_timestamp").write_text("")  # what Snakemake leaves in a directory()
+    task_dir, out = tiny_zoo / "prepared/demo_nli", tmp_path / "probe.json"
+
+    result = probe(hub, folder, task_dir, out)
+    assert f"deleted {len(weights)} bytes of weights" in result.stdout
+    assert not (folder / "model.safetensors").exists()
+    marker = json.loads((folder / WEIGHTS_DELETED).read_text())
+    assert marker == {"deleted": {"model.safetensors": len(weights)}, "bytes": len(weights)}
+    # The folder stays with its config, tokenizer and Snakemake's timestamp: nothing replanned.
+    assert (folder / "config.json").exists() and (folder / ".snakemake_timestamp").exists()
+    assert json.loads(out.read_text())["model_id"] == MODEL
+
+    fetched = len(hub.paths("cdn"))
+    out.unlink()  # the probe must run again (say, its settings changed)
+    probe(hub, folder, task_dir, out)
+    assert len(hub.paths("cdn")) > fetched  # the weights came from the Hub again
+    assert json.loads(out.read_text())["model_id"] == MODEL
+    assert not (folder / "model.safetensors").exists()  # and were deleted again
+    assert (folder / WEIGHTS_DELETED).exists()
