@@ -22,6 +22,8 @@ from benchmarks.timing import figure, interleaved, timed
 REPO = Path(__file__).resolve().parents[1]
 DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
 TASK = "demo_topic"
+# Its sizes as the demo had them when this benchmark was first run (the demo no longer uses it).
+TASK_SIZES = {"generator": "topic", "train": 250, "test": 400}
 
 
 def build_cell_inputs(root: Path) -> tuple[Path, Path, dict]:
@@ -31,7 +33,7 @@ def build_cell_inputs(root: Path) -> tuple[Path, Path, dict]:
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     zoo = config["demo_zoo"]
-    demo_zoo.write_tasks(root / "tasks", {TASK: zoo["tasks"][TASK]}, seed=0)
+    demo_zoo.write_tasks(root / "tasks", {TASK: TASK_SIZES}, seed=0)
     base_cfg = zoo["bases"]["tiny-bert-base"]
     demo_zoo.build_base(root / "base", root / "tasks/lexicon.json", base_cfg, 20, seed=0)
     registry = (REPO / "resources/tasks/demo.yaml").read_text()
