@@ -5,14 +5,14 @@ Layout, under the cache root (results/tokenized by default):
     <task>/<key>/<split>-<texts>.npz   a split's ids, flat, with row offsets (numpy, no
                                        pickle); <texts>: a hash of the texts encoded
     <task>/<key>/<split>-<texts>.json  its sha256, rows and keys; written last: it completes it
-    <task>/<key>/entry.json    what the key is made of, for a reader
-    <task>/<key>/.lock         fcntl.flock: one job builds a split, the others wait and read it
-                               (jobs of a cluster share the folder)
+    <task>/<key>/entry.json            what the key is made of, for a reader
+    <task>/<key>/.lock                 fcntl.flock: one job builds a split, the others wait and
+                                       read it (jobs of a cluster share the folder)
 
 The key: the texts of the split (in the file name, so a subsample has files of its own), the
-task's fingerprint (registry entry, split contents, input encoding), max_length,
-the source of modeling.encode (how text pairs are formatted), the transformers and tokenizers
-versions, and the tokenizer's fingerprint: its whole loaded definition as the `tokenizers`
+task's fingerprint (registry entry, split contents, input encoding), max_length, the source of
+modeling.encode (how text pairs are formatted), the transformers and tokenizers versions, and
+the tokenizer's fingerprint: its whole loaded definition as the `tokenizers`
 library serialises it (normalizer, pre-tokenizer, vocabulary and merges, post-processor, added
 tokens) plus the wrapper settings encode depends on (class, special tokens, truncation side,
 input names). Not the tokenizer's files: candidates re-save their base's tokenizer with
@@ -33,6 +33,7 @@ import fcntl
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import time
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ import numpy as np
 
 from model_recycling import modeling
 from model_recycling.io import atomic_output, atomic_write_json, read_json
+from model_recycling.naming import safe_name
 from model_recycling.provenance import file_sha256, fingerprint, package_versions
 
 FORMAT = 1
@@ -106,7 +108,7 @@ def encoded_splits(tokenizer, task, max_length: int, splits, cache_root=None, lo
     parts = entry_parts(task, tokenizer, max_length) if cache_root else None
     if parts is None:
         return {split: encode(getattr(task, split)) for split in splits}
-    entry = Path(cache_root) / task.name / fingerprint(parts)
+    entry = Path(cache_root) / safe_name(task.name) / fingerprint(parts)  # never outside root
     try:
         return {
             split: _cached(entry, split, getattr(task, split), encode, parts, log)
@@ -224,5 +226,5 @@ def _load(path: Path, meta: dict) -> list:
         raise InvalidEntry(f"{len(offsets) - 1} rows, its record says {meta['rows']}")
     return [
         {key: columns[key][start:end] for key in meta["keys"]}
-        for start, end in zip(offsets, offsets[1:])  # noqa: B905 - one shorter by design
+        for start, end in itertools.pairwise(offsets)
     ]
