@@ -1,10 +1,11 @@
 """`make bench`: build the synthetic model and task, measure, print the table, write
 benchmarks/results.json and the table in BENCHMARKS.md. Sizes from the environment:
 BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_BATCH,
-BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS; BENCH_DAG_SIZES (planning, see
-dag_bench.py); BENCH_DISK_* (disk_bench.py); PAGES_* (pages_bench.py, pages at scale).
-BENCH_STAGES (default all: stages, dag, disk, pages) picks what runs; figures of stages not run
-are kept from the last results.json. BENCH_PAGES=1 is BENCH_STAGES=stages,pages."""
+BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS, BENCH_TOKENIZE_EXAMPLES (the
+tokenized cache's split); BENCH_DAG_SIZES (planning, see dag_bench.py); BENCH_DISK_*
+(disk_bench.py); PAGES_* (pages_bench.py, pages at scale). BENCH_STAGES (default all: stages,
+dag, disk, cell, pages) picks what runs; figures of stages not run are kept from the last
+results.json. BENCH_PAGES=1 is BENCH_STAGES=stages,pages."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ DEFAULTS = {
     "BENCH_REPS": 3,
     "BENCH_REF_REPS": 1,
     "BENCH_CELL_REPS": 3,
+    "BENCH_TOKENIZE_EXAMPLES": 20000,
     "BENCH_THREADS": 2,
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-STAGES = ("stages", "dag", "disk", "pages")
+STAGES = ("stages", "dag", "disk", "cell", "pages")
 
 
 def sizes() -> dict:
@@ -48,7 +50,7 @@ def stages() -> list:
 def measure_stages(size: dict) -> dict:
     import torch
 
-    from benchmarks import cell_bench, finetune_bench, probe_bench, synthetic
+    from benchmarks import finetune_bench, probe_bench, synthetic
     from benchmarks.timing import machine
 
     torch.set_num_threads(size["BENCH_THREADS"])
@@ -68,7 +70,20 @@ def measure_stages(size: dict) -> dict:
                 size["BENCH_REPS"],
                 size["BENCH_REF_REPS"],
             ),
-            "cell": cell_bench.measure(Path(tmp) / "cell", size["BENCH_CELL_REPS"]),
+        }
+
+
+def measure_cell(size: dict) -> dict:
+    """A demo cell's overhead and the tokenized cache (cell_bench.py), with their own stamp."""
+    from benchmarks import cell_bench
+
+    stamp = run_stamp("BENCH_CELL_REPS", "BENCH_TOKENIZE_EXAMPLES", "BENCH_REPS", "BENCH_STAGES")
+    with tempfile.TemporaryDirectory() as tmp:
+        return {
+            "cell": {**cell_bench.measure(Path(tmp) / "cell", size["BENCH_CELL_REPS"]), **stamp},
+            "tokenize": cell_bench.measure_tokenize(
+                Path(tmp) / "tokenized", size["BENCH_TOKENIZE_EXAMPLES"], size["BENCH_REPS"]
+            ),
         }
 
 
@@ -133,13 +148,34 @@ def stage_rows(results: dict) -> list:
         ("cell_overhead_s: a demo cell's wall time outside training",
          f"{c['cell_overhead_s']['median']:.1f} s",
          f"of {c['cell_wall_s']['median']:.1f} s [{_reps(c['cell_wall_s'])}] for "
-         f"`python scripts/finetune.py` (tiny BERT, demo_topic, demo settings); tokenizing and "
-         f"evaluation {c['cell_tokenize_and_eval_s']['median']:.1f} s; training "
-         f"{c['cell_training_s']['median']:.1f} s; process start + imports alone "
-         f"{c['process_start_and_imports_s']['median']:.1f} s "
-         f"[{_reps(c['process_start_and_imports_s'])}]"),
+         f"`python scripts/finetune.py` (tiny BERT, demo_topic, demo settings); of the "
+         f"overhead, process start + imports alone {c['process_start_and_imports_s']['median']:.1f}"
+         f" s [{_reps(c['process_start_and_imports_s'])}] and tokenizing "
+         f"{c['cell_tokenize_s']['median']:.2f} s; evaluation "
+         f"{c['cell_evaluation_s']['median']:.1f} s; training "
+         f"{c['cell_training_s']['median']:.1f} s"),
     ]  # fmt: skip
-    return rows
+    return rows + tokenize_rows(results["tokenize"]) if "tokenize" in results else rows
+
+
+def tokenize_rows(t: dict) -> list:
+    n, cold, warm, none = (
+        t["examples"],
+        t["tokenize_cold_s"],
+        t["tokenize_warm_s"],
+        t["tokenize_no_cache_s"],
+    )
+    per_probe = t["saving_per_job_s"] / n * 392702
+    return [
+        ("tokenized cache: warm read over tokenizing (lower is better)",
+         f"{t['warm_over_no_cache']:.2f}",
+         f"{n:,} examples: read {warm['median']:.2f} s [{_reps(warm)}] / tokenize "
+         f"{none['median']:.2f} s [{_reps(none)}]; cold (tokenize + store) {cold['median']:.2f} s "
+         f"[{_reps(cold)}]; {t['cache_bytes_per_example']:.0f} bytes per example on disk"),
+        ("tokenized cache: saving per probe or cell sharing the tokenizer",
+         f"{t['saving_per_job_s']:.2f} s",
+         f"per {n:,} examples; scaled linearly to MNLI's 392,702: {per_probe:.0f} s per probe"),
+    ]  # fmt: skip
 
 
 def _dag_stamp(results: dict) -> str:
@@ -150,6 +186,13 @@ def _dag_stamp(results: dict) -> str:
     return f" Planning rows: `{dag['command']}` on {dag['date']}, load average after {load}."
 
 
+def _cell_stamp(results: dict) -> str:
+    cell = results.get("cell", {})
+    return (
+        f" Cell and tokenize rows: `{cell['command']}` on {cell['date']}." if "date" in cell else ""
+    )
+
+
 def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
     m = results["machine"]
     block = (
@@ -157,7 +200,7 @@ def write_benchmarks_md(path: Path, results: dict, text: str) -> None:
         f"({m['cpu']}), {m['torch_threads']} torch threads, torch {m['torch']}, transformers "
         f"{m['transformers']}, load average at start {m['load_average_at_start']}; sizes "
         f"{results['sizes']}. Random BERT 6 layers x 384, lognormal lengths cut at 256."
-        f"{_dag_stamp(results)}\n\n{text}\n{END}"
+        f"{_dag_stamp(results)}{_cell_stamp(results)}\n\n{text}\n{END}"
     )
     old = path.read_text()
     if START in old:
@@ -174,6 +217,8 @@ def measure(size: dict, chosen: list) -> dict:
     results = json.loads(path.read_text()) if path.exists() else {}
     if "stages" in chosen:
         results.update(measure_stages(size))
+    if "cell" in chosen:
+        results.update(measure_cell(size))
     if "dag" in chosen:
         from benchmarks import dag_bench
 

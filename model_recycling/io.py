@@ -9,6 +9,7 @@ import math
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -24,16 +25,19 @@ def _umask() -> int:
         return mask
 
 
-def atomic_write_text(path, text: str, durable: bool = True) -> None:
-    """durable=False skips the fsync (about 10 ms a file here): for files a rerun rewrites
-    anyway, like thousands of gain pages; the rename still keeps half a file from readers."""
+@contextmanager
+def atomic_output(path, mode: str = "w", durable: bool = True):
+    """A handle on a temporary file beside `path`, renamed onto `path` when the block ends
+    without an error (removed when it raises). durable=False skips the fsync (about 10 ms a file
+    here): for files a rerun rewrites anyway, like thousands of gain pages; the rename still keeps
+    half a file from readers."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
@@ -41,6 +45,11 @@ def atomic_write_text(path, text: str, durable: bool = True) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path, text: str, durable: bool = True) -> None:
+    with atomic_output(path, durable=durable) as handle:
+        handle.write(text)
 
 
 def non_finite_key(data, where="") -> str | None:

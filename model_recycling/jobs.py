@@ -21,11 +21,12 @@ from model_recycling.modeling import (
     load_for_task,
     load_tokenizer,
 )
-from model_recycling.probe import run_probe
+from model_recycling.probe import PROBE_SPLITS, run_probe
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.sources.local import content_revision
 from model_recycling.tasks import load_prepared
-from model_recycling.train import Hyperparameters, finetune, seed_everything
+from model_recycling.tokenized import encoded_splits
+from model_recycling.train import SPLITS, Hyperparameters, finetune, seed_everything
 
 # Written by guard.py into a model's download folder when its download failed for good.
 FAILED_DOWNLOAD = "FAILED.json"
@@ -104,8 +105,20 @@ def _check_download(model_dir) -> None:
         raise RuntimeError(f"download failed: {read_json(marker)['reason']}")
 
 
-def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, threads=1) -> dict:
-    """A broken candidate is recorded as failed with its reason; the run goes on."""
+def _encoded(tokenizer, task, max_length, splits, cache_root, record) -> dict:
+    """The task's splits encoded, through the tokenized cache when `cache_root` is given (the
+    scores are the same without it); the seconds it took go to the record."""
+    started = time.perf_counter()
+    encoded = encoded_splits(tokenizer, task, max_length, splits, cache_root)
+    record["tokenize_seconds"] = time.perf_counter() - started
+    return encoded
+
+
+def probe_candidate(
+    model_id, model_dir, revision, task_dir, settings, output, threads=1, tokenized_cache=None
+) -> dict:
+    """A broken candidate is recorded as failed with its reason; the run goes on.
+    tokenized_cache: the folder of the tokenized cache (model_recycling/tokenized.py), or None."""
     started = time.perf_counter()
     device = _setup(threads, settings.get("device", "auto"))
     task = load_prepared(task_dir)
@@ -117,19 +130,22 @@ def probe_candidate(model_id, model_dir, revision, task_dir, settings, output, t
         tokenizer = load_tokenizer(model_dir)
         encoder = load_encoder(model_dir, device)
         check_tokenizer_fits(tokenizer, encoder, model_dir)
-        record.update(
-            status="ok", reason="", **run_probe(encoder, tokenizer, task, settings, device)
+        encoded = _encoded(
+            tokenizer, task, settings["max_length"], PROBE_SPLITS, tokenized_cache, record
         )
+        result = run_probe(encoder, tokenizer, task, settings, device, encoded)
+        record.update(status="ok", reason="", **result)
     except Exception as err:  # noqa: BLE001 - any failure of a candidate is its own, not the run's
         _record_failure(record, err)
     return _finish(record, started, output)
 
 
 def finetune_cell(
-    arch, model_id, role, model_dir, revision, task_dir, settings, seed, output, threads=1
-) -> dict:
+    arch, model_id, role, model_dir, revision, task_dir, settings, seed, output, threads=1,
+    tokenized_cache=None,
+) -> dict:  # fmt: skip
     """role: "baseline" (the pretrained model; failures abort) or "candidate" (failures are
-    recorded in the cell, the run goes on)."""
+    recorded in the cell, the run goes on). tokenized_cache: as for probe_candidate."""
     started = time.perf_counter()
     device = _setup(threads, settings.get("device", "auto"))
     task = load_prepared(task_dir)
@@ -152,7 +168,8 @@ def finetune_cell(
         tokenizer = load_tokenizer(model_dir)
         model = load_for_task(model_dir, task, device)
         check_tokenizer_fits(tokenizer, model, model_dir)
-        result = finetune(model, tokenizer, task, hp, seed, device, threads)
+        encoded = _encoded(tokenizer, task, hp.max_length, SPLITS, tokenized_cache, record)
+        result = finetune(model, tokenizer, task, hp, seed, device, threads, encoded)
         record.update(status="ok", reason="", **result)
     except Exception as err:
         if role == "baseline":  # a broken baseline stops the run, naming the model and cell

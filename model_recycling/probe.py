@@ -19,21 +19,22 @@ from model_recycling.modeling import (
 )
 from model_recycling.progress import Progress
 from model_recycling.proxies import feature_proxies
+from model_recycling.tokenized import encoded_splits
+
+PROBE_SPLITS = ("train", "eval")
 
 
-def extract_features(
-    model,
-    tokenizer,
-    examples,
-    max_length,
-    batch_size,
-    device,
-    pooling="mean",
-    batch_tokens=DEFAULT_BATCH_TOKENS,
-):
-    """One pass, no grad, length-sorted batches capped by rows and padded tokens; returns
-    float32 [n, hidden] in input order."""
+def extract_features(model, tokenizer, examples, max_length, *args, **kwargs):
+    """features_of the examples encoded by `tokenizer` (same further arguments)."""
     features = encode(tokenizer, examples, max_length)
+    return features_of(model, features, tokenizer.pad_token_id, *args, **kwargs)
+
+
+def features_of(
+    model, features, pad_id, batch_size, device, pooling="mean", batch_tokens=DEFAULT_BATCH_TOKENS
+):
+    """One pass over encoded examples, no grad, length-sorted batches capped by rows and padded
+    tokens; returns float32 [n, hidden] in input order."""
     accepted = model_inputs(model)
     out = torch.empty(len(features), model.config.hidden_size)
     batches = length_sorted_batches(features, batch_size, batch_tokens)
@@ -41,7 +42,7 @@ def extract_features(
     progress = Progress("features", len(batches))
     with torch.no_grad(), autocast(device):
         for idx in batches:
-            batch = collate([features[i] for i in idx], tokenizer.pad_token_id)
+            batch = collate([features[i] for i in idx], pad_id)
             batch = {k: v.to(device) for k, v in batch.items() if k in accepted}
             hidden = model(**batch).last_hidden_state.float()
             if pooling == "cls":
@@ -78,18 +79,22 @@ def fit_linear_head(features, labels, num_labels, l2=1e-3, max_iter=200, seed=0)
     return lambda feats: head((feats - mean) / std)
 
 
-def run_probe(encoder, tokenizer, task, cfg: dict, device) -> dict:
-    """cfg: max_length, batch_size, pooling, l2, max_iter, optionally batch_tokens."""
+def run_probe(encoder, tokenizer, task, cfg: dict, device, encoded: dict | None = None) -> dict:
+    """cfg: max_length, batch_size, pooling, l2, max_iter, optionally batch_tokens. encoded: the
+    train and eval splits already encoded (tokenized.encoded_splits); None: encoded here."""
     started = time.perf_counter()
+    if encoded is None:
+        encoded = encoded_splits(tokenizer, task, cfg["max_length"], PROBE_SPLITS)
     kwargs = dict(
-        max_length=cfg["max_length"],
         batch_size=cfg["batch_size"],
         device=device,
         pooling=cfg["pooling"],
         batch_tokens=cfg.get("batch_tokens", DEFAULT_BATCH_TOKENS),
     )
     # Both splits in one pass: one length sort, so fewer half-empty batches of mixed lengths.
-    both = extract_features(encoder, tokenizer, task.train + task.eval, **kwargs)
+    both = features_of(
+        encoder, encoded["train"] + encoded["eval"], tokenizer.pad_token_id, **kwargs
+    )
     train_x, eval_x = both[: len(task.train)], both[len(task.train) :]
     require_finite(train_x, "probe features of the training split")
     require_finite(eval_x, "probe features of the evaluation split")

@@ -24,12 +24,14 @@ from model_recycling.metrics import METRICS, NonFiniteError, require_finite
 from model_recycling.modeling import (
     DEFAULT_BATCH_TOKENS,
     collate,
-    encode,
     length_grouped_batches,
     length_sorted_batches,
     model_inputs,
 )
 from model_recycling.progress import Progress
+from model_recycling.tokenized import encoded_splits
+
+SPLITS = ("train", "dev", "eval")
 
 
 @dataclass(frozen=True)
@@ -247,16 +249,20 @@ def dev_evaluation_due(step: int, total_steps: int, every: int, last_evaluated: 
     return step == total_steps and (last_evaluated == 0 or step - last_evaluated >= every / 2)
 
 
-def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, threads=1) -> dict:
+def finetune(
+    model, tokenizer, task, hp: Hyperparameters, seed: int, device, threads=1, encoded=None
+) -> dict:
     """Train `model` on task.train, early-stop on task.dev, score the best state on task.eval.
-    Leaves the best state loaded in `model`."""
+    Leaves the best state loaded in `model`. encoded: the three splits already encoded
+    (tokenized.encoded_splits); None: encoded here."""
     seed_everything(seed)
     started = time.perf_counter()
+    if encoded is None:
+        encoded = encoded_splits(tokenizer, task, hp.max_length, SPLITS)
     pad_id, metric = tokenizer.pad_token_id, task.meta["metric"]
     output = output_for(model, task, tokenizer)
     accepted = model_inputs(model)
-    train = encode(tokenizer, task.train, hp.max_length)
-    dev = encode(tokenizer, task.dev, hp.max_length)
+    train, dev = encoded["train"], encoded["dev"]
     dev_labels = [ex["label"] for ex in task.dev]
     batches = _Batches(train, [ex["label"] for ex in task.train], pad_id, accepted)
     lengths = [len(f["input_ids"]) for f in train]
@@ -328,7 +334,7 @@ def finetune(model, tokenizer, task, hp: Hyperparameters, seed: int, device, thr
     # are part of what a training step costs here).
     training_seconds = time.perf_counter() - loop_started - eval_seconds
     model.load_state_dict(best_state)
-    evaluation = encode(tokenizer, task.eval, hp.max_length)
+    evaluation = encoded["eval"]
     eval_labels = [ex["label"] for ex in task.eval]
     result = evaluate(
         model, output, evaluation, eval_labels, metric, pad_id, hp.eval_batch_size, device,

@@ -62,13 +62,14 @@ rule probe:
             }
         ),
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
+        tokenized=tokenized_cache,
         gpu_slot=GPU_SLOT,
     shell:
         "python -m model_recycling.guard --kind probe --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
         "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
-        "{params.weights} "
+        "{params.weights} {params.tokenized} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
 
 

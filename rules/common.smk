@@ -73,6 +73,16 @@ def this_attempt(wildcards, attempt):
     return attempt
 
 
+TOKENIZED_CACHE = config.get("tokenized_cache", True)
+
+
+def tokenized_cache(wildcards, input):
+    """A probe's or cell's --tokenized-cache (config tokenized_cache, default true). It never
+    changes a score, so it is a derived param (it takes `input`): switching it reruns nothing.
+    """
+    return "--tokenized-cache results/tokenized" if TOKENIZED_CACHE else ""
+
+
 def task_inputs(task):
     return [f"results/tasks/{task}/{name}" for name in TASK_FILES]
 

@@ -29,6 +29,7 @@ rule finetune:
         revision=lambda w: model_revision(w.arch, w.model),
         settings=as_json({**config["finetune"], "device": config["device"]}),
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
+        tokenized=tokenized_cache,
         gpu_slot=GPU_SLOT,
     shell:
         # A candidate's cell that dies records its failure (model_recycling/guard.py); a
@@ -37,6 +38,6 @@ rule finetune:
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
         "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
-        "--revision {params.revision:q} --task-dir {params.task_dir} "
+        "--revision {params.revision:q} --task-dir {params.task_dir} {params.tokenized} "
         "--settings {params.settings:q} --seed {wildcards.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"

@@ -17,11 +17,14 @@ def main() -> None:
     parser.add_argument("--settings", type=json.loads, required=True, help="finetune config, JSON")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--tokenized-cache", help="folder of the tokenized cache (model_recycling/tokenized.py)"
+    )
     parser.add_argument("--out", required=True)
     a = parser.parse_args()
     record = finetune_cell(
         a.arch, a.model_id, a.role, a.model_dir, a.revision, a.task_dir, a.settings, a.seed, a.out,
-        a.threads,
+        a.threads, a.tokenized_cache,
     )  # fmt: skip
     print(
         f"{a.model_id} {record['task']} seed {a.seed}: {record['status']} score={record['score']}"

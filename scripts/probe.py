@@ -15,6 +15,9 @@ def main() -> None:
     parser.add_argument("--task-dir", required=True)
     parser.add_argument("--settings", type=json.loads, required=True, help="probe config, JSON")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--tokenized-cache", help="folder of the tokenized cache (model_recycling/tokenized.py)"
+    )
     parser.add_argument("--out", required=True)
     parser.add_argument(
         "--delete-weights", action="store_true", help="delete the downloaded weights once probed"
@@ -26,7 +29,7 @@ def main() -> None:
         restore_weights(args.model_dir, lambda folder: fetch(args, folder))
     record = probe_candidate(
         args.model_id, args.model_dir, args.revision, args.task_dir, args.settings, args.out,
-        args.threads,
+        args.threads, args.tokenized_cache,
     )  # fmt: skip
     print(f"{args.model_id}: {record['status']} score={record['score']} {record.get('reason', '')}")
     if args.delete_weights:
