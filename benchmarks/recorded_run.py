@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 import yaml
@@ -18,19 +17,9 @@ from model_recycling.disk import WEIGHTS_DELETED
 from model_recycling.naming import safe_name
 from model_recycling.selection import select_top_k, write_selection
 from model_recycling.sources import BASE_ITSELF, Candidate, write_candidates
+from tests.workflow_helpers import copy_workflow as copy_workflow_files
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = [
-    "Snakefile",
-    "config.yaml",
-    "rules",
-    "scripts",
-    "schemas",
-    "resources",
-    "envs",
-    "profiles",
-    "model_recycling",
-]
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
 
 
@@ -40,12 +29,7 @@ def sha(text: str) -> str:
 
 def copy_workflow(dest: Path, config: dict) -> Path:
     """The workflow files and `config` as configs/run.yaml; results/ starts empty."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, dest / name, dirs_exist_ok=True)
-        else:
-            shutil.copy(REPO / name, dest / name)
+    copy_workflow_files(dest)
     (dest / "configs").mkdir(exist_ok=True)
     (dest / "configs/run.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return dest / "configs/run.yaml"
