@@ -57,6 +57,12 @@ def test_micro_demo_on_slurm(slurm_cluster, micro_run, tmp_path):
     assert (workdir / "results/site/index.md").is_file()
     jobs = list(gpu_jobs(workdir))
     assert len(jobs) == 2 + 2 + 2  # probes, baseline cells, candidate cells
+    # The profile bundles probes (groups: probe=probes, up to 20 per SLURM job): both probes
+    # ran in one submitted job, each cell in its own: 5 SLURM jobs for 6 GPU jobs.
+    probe_jobs = {j["slurm_job_id"] for j in jobs if "role" not in j}
+    cell_jobs = {j["slurm_job_id"] for j in jobs if "role" in j}
+    assert len(probe_jobs) == 1 and len(cell_jobs) == 4, (probe_jobs, cell_jobs)
+    assert not probe_jobs & cell_jobs
     for job in jobs:
         assert job["slurm_job_id"], job["model_id"]
         assert job["cuda_visible_devices"] in ("0", "1"), job
