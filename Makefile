@@ -72,9 +72,12 @@ archive: $(VENV)/.installed
 restore:
 	PYTHONPATH=$(CURDIR) python3 scripts/restore.py $(ARCHIVE) $(DEST)
 
-# The README's screenshots: a micro run's HTML site in headless Chromium (tests/test_browser.py).
+# The README's screenshots: the demo's HTML site (run `make run` first) in headless Chromium,
+# checked like the micro run's (tests/test_browser.py).
 screenshots: $(VENV)/.installed
-	SCREENSHOTS_DIR=$(abspath docs/screenshots) pytest -q tests/test_browser.py
+	test -f results/site_html/index.html || { echo "no results/site_html: run 'make run' first"; exit 1; }
+	SCREENSHOTS_DIR=$(abspath docs/screenshots) SCREENSHOTS_SITE=$(abspath results/site_html) \
+		pytest -q -p no:xdist tests/test_browser.py
 
 # What a run will cost before it runs: jobs, hours and download volume per stage, from this
 # run's own records where they exist, else benchmarks/results.json (README "What it costs").

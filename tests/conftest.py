@@ -65,8 +65,15 @@ def pytest_collection_modifyitems(items):
     """SLURM tests first, on one worker when pytest-xdist runs the suite (`make test`): once
     SLURM's commands are installed, every Snakemake start asks the controller for its config
     (the executor plugin does, at import) and waits ~9 s when none runs; the cluster started for
-    them stays up until the whole session ends (pytest_sessionfinish)."""
-    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)
+    them stays up until the whole session ends (pytest_sessionfinish). Tests that read the
+    session's micro run come last, so that while one worker makes it the other runs unit tests
+    instead of waiting for it."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slurm") is None,
+            "micro_run" in getattr(item, "fixturenames", ()),
+        )
+    )
     for item in items:
         if item.get_closest_marker("slurm"):
             item.add_marker(pytest.mark.xdist_group("slurm"))

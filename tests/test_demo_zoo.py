@@ -21,6 +21,8 @@ PAIR_SOURCE = "nli-tuned"  # the probe's kind of task
 RELATED_SOURCE = "sentiment-tuned"  # sentiment is stance without the neutral class
 RELATED_TARGET = "demo_stance"  # few-shot: 30 training examples
 CPU = torch.device("cpu")
+# One worker runs the module: its demo BERT and baseline scores are made once.
+pytestmark = pytest.mark.xdist_group("demo_zoo")
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,8 @@ from safetensors.torch import load_file, save_file
 
 from tests.workflow_helpers import copy_workflow, load_config, snakemake, write_config
 
-pytestmark = pytest.mark.slow
+# One worker runs both tests: the module's workflow run is made once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]
 
 ARCH = "results/architectures/demo-bert"
 WEIGHTS = "model.safetensors"
