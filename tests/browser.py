@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.conftest import apt_get
+
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -33,7 +35,7 @@ def ensure_chromium() -> tuple[str | None, str]:
         ["install", "-y", "-qq", "chromium"],  # with its recommended fonts
     ):
         done = subprocess.run(
-            ["apt-get", *command], env=env, capture_output=True, text=True, timeout=900
+            apt_get(*command), env=env, capture_output=True, text=True, timeout=1500
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]

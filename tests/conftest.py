@@ -57,6 +57,16 @@ def tiny_zoo(tmp_path_factory):
 
 
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
+# Tests install Debian packages as root when missing (SLURM, podman, chromium); the two pytest
+# workers may do so at once, and apt-get takes its locks without waiting: one at a time.
+APT_LOCK = "/run/model-recycling-test-apt.lock"
+
+
+def apt_get(*args) -> list:
+    """The apt-get command line that waits for the other installs (ours and anyone's)."""
+    return ["flock", APT_LOCK, "apt-get", "-o", "DPkg::Lock::Timeout=600", *args]
+
+
 # Exists while a test session's SLURM cluster may be running (the cluster is machine-wide).
 CLUSTER_STARTED = "/run/model-recycling-test-slurm"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, apt_get
 from tests.workflow_helpers import assert_same_files, copy_workflow, write_config
 
 pytestmark = pytest.mark.slow
@@ -48,10 +48,9 @@ def podman_env():
         pytest.skip(f"podman tests need root to install {' '.join(missing)} (not root)")
     if missing:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        _check(_run(["apt-get", "update", "-qq"], env, 600), "apt-get update")
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
-        install += ["-o", "DPkg::Lock::Timeout=600", *missing]  # another install may hold it
-        _check(_run(install, env, 900), "apt-get install " + " ".join(missing))
+        _check(_run(apt_get("update", "-qq"), env, 900), "apt-get update")
+        install = apt_get("install", "-y", "-qq", "--no-install-recommends", *missing)
+        _check(_run(install, env, 1500), "apt-get install " + " ".join(missing))
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINER_DIR / "containers.conf")}
     info = _run(["podman", "info"], env, 120)
     if info.returncode != 0:

@@ -39,8 +39,10 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
     || ! command -v munged >/dev/null || ! command -v sinfo >/dev/null; then
     log "installing slurm-wlm and munge (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+    # one install at a time: the other pytest worker may be installing podman or chromium
+    apt=(flock /run/model-recycling-test-apt.lock apt-get -o DPkg::Lock::Timeout=600)
+    "${apt[@]}" update -qq
+    "${apt[@]}" install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 fi
 
 mkdir -p "$STATE"/{log,run,ctld,spool}
