@@ -201,6 +201,11 @@ def _tally(figures) -> list:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _hours(hours: float) -> str:
+    """Whole hours at the protocol's scale; a small run's minutes do not round to 0."""
+    return f"{hours:14,.0f}" if hours >= 10 else f"{hours:14.2g}"
+
+
 def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU") -> str:
     """The estimate as text: a table per stage and what each figure rests on."""
     archs = result["architectures"]
@@ -209,12 +214,12 @@ def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU
     for stage in ["downloads", *stages]:
         jobs = sum(a["jobs"][stage] for a in archs.values())
         hours = sum(a["seconds"].get(stage, 0) for a in archs.values()) / 3600 / speedup
-        lines.append(f"{stage:<16}{jobs:>10,}{'' if stage == 'downloads' else f'{hours:14,.0f}'}")
+        lines.append(f"{stage:<16}{jobs:>10,}{'' if stage == 'downloads' else _hours(hours)}")
     total = sum(sum(a["seconds"].values()) for a in archs.values()) / 3600 / speedup
     volume = sum(a["download_bytes"][0] for a in archs.values())
     recorded = sum(a["download_bytes"][1] for a in archs.values())
     lines += [
-        f"{'total':<16}{'':>10}{total:14,.0f}",
+        f"{'total':<16}{'':>10}{_hours(total)}",
         "cells: at most `epochs` over the train split (early stopping usually ends them sooner);"
         " dev evaluations not counted",
         f"download volume: {volume / 1e12:.2f} TB of candidate weights, first downloads "
