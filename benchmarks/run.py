@@ -4,8 +4,9 @@ BENCH_PROBE_TRAIN, BENCH_PROBE_EVAL, BENCH_FT_TRAIN, BENCH_FT_EPOCHS, BENCH_FT_B
 BENCH_REPS, BENCH_REF_REPS, BENCH_CELL_REPS, BENCH_THREADS, BENCH_TOKENIZE_EXAMPLES (the
 tokenized cache's split); BENCH_DAG_SIZES (planning, see dag_bench.py); BENCH_DISK_*
 (disk_bench.py); PAGES_* (pages_bench.py, pages at scale). BENCH_STAGES (default all: stages,
-dag, disk, cell, pages) picks what runs; figures of stages not run are kept from the last
-results.json. BENCH_PAGES=1 is BENCH_STAGES=stages,pages."""
+dag, disk, cell, pages, probesize: probe.train_size, probesize_bench.py) picks what runs;
+figures of stages not run are kept from the last results.json. BENCH_PAGES=1 is
+BENCH_STAGES=stages,pages."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ DEFAULTS = {
     "BENCH_THREADS": 2,
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-STAGES = ("stages", "dag", "disk", "cell", "pages")
+STAGES = ("stages", "dag", "disk", "cell", "pages", "probesize")
 
 
 def sizes() -> dict:
@@ -105,6 +106,10 @@ def table(results: dict) -> str:
         from benchmarks import pages_bench
 
         rows += pages_bench.rows(results["pages"])
+    if "probesize" in results:
+        from benchmarks import probesize_bench
+
+        rows += probesize_bench.table_rows(results["probesize"])
     lines = ["| figure | value | detail: median [repetitions] |", "|---|---:|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
@@ -231,6 +236,10 @@ def measure(size: dict, chosen: list) -> dict:
         from benchmarks import pages_bench
 
         results["pages"] = pages_bench.measure()
+    if "probesize" in chosen:
+        from benchmarks import probesize_bench
+
+        results["probesize"] = {**probesize_bench.measure(), **run_stamp("BENCH_STAGES")}
     return results
 
 

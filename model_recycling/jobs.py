@@ -24,6 +24,7 @@ from model_recycling.modeling import (
 from model_recycling.probe import PROBE_SPLITS, run_probe
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.sources.local import content_revision
+from model_recycling.subsample import with_train_size
 from model_recycling.tasks import load_prepared
 from model_recycling.tokenized import encoded_splits
 from model_recycling.train import SPLITS, Hyperparameters, finetune, seed_everything
@@ -121,7 +122,8 @@ def probe_candidate(
     tokenized_cache: the folder of the tokenized cache (model_recycling/tokenized.py), or None."""
     started = time.perf_counter()
     device = _setup(threads, settings.get("device", "auto"))
-    task = load_prepared(task_dir)
+    # probe.train_size: the training split subsampled (stratified, seeded); n_train says how many
+    task = with_train_size(load_prepared(task_dir), settings.get("train_size"))
     record = {"model_id": model_id, "model_revision": revision, **_provenance(task, settings)}
     record.update(describe_device(device))
     try:

@@ -54,10 +54,15 @@ rule probe:
         # Deleting the weights once probed (downloads.keep_unselected): derived from the input
         # folder, so not a rerun trigger (probes made before it existed stay done).
         weights=lambda w, input: weight_options(w.arch, w.model),
-        # rank_by only orders the probes' results: changing it reprobes nothing.
+        # rank_by only orders the probes' results: changing it reprobes nothing. train_size null
+        # (the whole split) is left out: the settings of probes made before it existed stay.
         settings=as_json(
             {
-                **{k: v for k, v in config["probe"].items() if k != "rank_by"},
+                **{
+                    k: v
+                    for k, v in config["probe"].items()
+                    if k != "rank_by" and not (k == "train_size" and v is None)
+                },
                 "device": config["device"],
             }
         ),
