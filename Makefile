@@ -42,9 +42,10 @@ lock: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	bash benchmarks/time_make.sh
 
-# Stage costs on this machine (random BERT 6 x 384, nothing downloaded; about 10 minutes on
-# 2 cores). Sizes: BENCH_* variables (benchmarks/run.py). Writes benchmarks/results.json and the
-# table in BENCHMARKS.md.
+# Stage costs on this machine (random BERT 6 x 384, nothing downloaded; the `stages` stage alone
+# about 10 minutes on 2 cores, every stage together longer: planning at 500-4,000 candidates is
+# the largest). BENCH_STAGES picks stages; sizes: BENCH_* variables (benchmarks/run.py). Writes
+# benchmarks/results.json and the table in BENCHMARKS.md.
 bench: $(VENV)/.installed
 	python -m benchmarks.run
 
