@@ -39,3 +39,7 @@ rule all:
         # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
         lambda w: all_baseline_cells(),
         lambda w: all_candidate_results(),
+
+
+# Last: every rule is defined (rules/common.smk says why).
+remember_signatures(workflow.rules)

@@ -90,6 +90,10 @@ def write_recorded_run(workdir: Path, config: dict, n: int, probed=True) -> dict
     """Everything up to selection for `config` (a Hub config) with n candidates per
     architecture (probed=False: up to the downloads). Returns {arch: [kept model ids]}."""
     kept = {}
+    downloads = config.get("downloads", {})
+    # fetch: probe leaves no candidate folder (the probe deletes its scratch folder); host and
+    # keep_unselected leave each download's folder, without its weights unless kept.
+    host = downloads.get("fetch", "probe") == "host" or downloads.get("keep_unselected")
     for task in {config["probe"]["task"], *config["targets"]}:
         write_task(workdir, task, {"train": 1000, "dev": 100, "eval": 1000})
     for arch, settings in config["architectures"].items():
@@ -97,7 +101,7 @@ def write_recorded_run(workdir: Path, config: dict, n: int, probed=True) -> dict
         rows = write_listing(workdir, arch, base_id, n)
         kept[arch] = [r.model_id for r in rows if r.status == "ok"]
         for row in rows:
-            if row.status == "ok" or row.model_id == base_id:
+            if (row.status == "ok" and host) or row.model_id == base_id:
                 folder = workdir / "results/models" / safe_name(row.model_id) / row.revision
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / ".snakemake_timestamp").touch()  # as Snakemake leaves a directory()
@@ -112,7 +116,7 @@ def write_recorded_run(workdir: Path, config: dict, n: int, probed=True) -> dict
             path.write_text(json.dumps(record))
             os.utime(path, (1_700_000_100, 1_700_000_100))
             probes.append(record)
-            if not config.get("downloads", {}).get("keep_unselected"):
+            if host and not downloads.get("keep_unselected"):
                 delete_weights_of(results / "models" / safe_name(model_id) / sha(model_id))
         selection = results / f"architectures/{arch}/selected.tsv"
         settings = config["architectures"][arch]

@@ -36,9 +36,13 @@ def job_counts(config: dict, listings: dict) -> dict:
         hub_base = not settings["base_model"].get("path")
         downloaded = sum(1 for c in usable if not c.path)
         # weights deleted once probed: the selected ones are downloaded again to finetune
-        again = 0 if config["downloads"]["keep_unselected"] else min(picked, downloaded)
+        keep = config["downloads"]["keep_unselected"]
+        again = 0 if keep else min(picked, downloaded)
+        # downloads.fetch: probe: each probe downloads its own candidate (no download job)
+        in_probes = downloaded if config["downloads"]["fetch"] == "probe" and not keep else 0
         counts[arch] = {
             "downloads": downloaded + int(hub_base) + again,
+            "download_jobs": downloaded - in_probes + int(hub_base) + again,
             "probes": len(usable),
             "baseline_cells": len(config["targets"]) * len(config["baseline_seeds"]),
             "candidate_cells": len(config["targets"])
@@ -215,6 +219,8 @@ def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU
         jobs = sum(a["jobs"][stage] for a in archs.values())
         hours = sum(a["seconds"].get(stage, 0) for a in archs.values()) / 3600 / speedup
         lines.append(f"{stage:<16}{jobs:>10,}{'' if stage == 'downloads' else _hours(hours)}")
+    download_jobs = sum(a["jobs"]["download_jobs"] for a in archs.values())
+    lines.append(f"  of which download jobs {download_jobs:,} (the rest inside probe jobs)")
     total = sum(sum(a["seconds"].values()) for a in archs.values()) / 3600 / speedup
     volume = sum(a["download_bytes"][0] for a in archs.values())
     recorded = sum(a["download_bytes"][1] for a in archs.values())

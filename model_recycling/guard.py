@@ -22,6 +22,7 @@ to the child and the record written once it has died; an interrupt (Ctrl-C) neve
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import subprocess
 import sys
@@ -124,6 +125,8 @@ def guard(kind: str, attempt: int, attempts: int, log, command: list) -> int:
     reason = f"job {what} on attempt {attempt} of {attempts}" + (f"; log: {tail}" if tail else "")
     path = write_failure(kind, options, reason)
     _log(f"last attempt failed; recorded in {path}")
+    if kind == "probe" and "--fetch" in command:  # its scratch folder: no weights left behind
+        shutil.rmtree(options["model_dir"], ignore_errors=True)
     return 0
 
 

@@ -32,7 +32,7 @@ checkpoint list_candidates:
 
 rule probe:
     input:
-        model=lambda w: model_dir(w.arch, w.model),
+        model=lambda w: probe_model_input(w.arch, w.model),
         task=task_inputs(config["probe"]["task"]),
     output:
         f"{ARCH}/probe/{{model}}.json",
@@ -51,9 +51,11 @@ rule probe:
     params:
         model_id=lambda w: candidate(w.arch, w.model).model_id,
         revision=lambda w: model_revision(w.arch, w.model),
-        # Deleting the weights once probed (downloads.keep_unselected): derived from the input
-        # folder, so not a rerun trigger (probes made before it existed stay done).
-        weights=lambda w, input: weight_options(w.arch, w.model),
+        # Fetching the weights (downloads.fetch) or deleting them once probed (keep_unselected),
+        # and the folder loaded: derived from the input, so not rerun triggers (probes made before
+        # these existed stay done).
+        weights=lambda w, input: weight_options(w.arch, w.model, input),
+        model_dir=lambda w, input: probe_model_dir(w.arch, w.model, input),
         # rank_by only orders the probes' results: changing it reprobes nothing. train_size null
         # (the whole split) is left out: the settings of probes made before it existed stay.
         settings=as_json(
@@ -73,7 +75,7 @@ rule probe:
         "python -m model_recycling.guard --kind probe --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
-        "--model-dir {input.model:q} --revision {params.revision:q} --task-dir {params.task_dir} "
+        "--model-dir {params.model_dir:q} --revision {params.revision:q} --task-dir {params.task_dir} "
         "{params.weights} {params.tokenized} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
 
@@ -119,7 +121,10 @@ rule download_model:
     retries: attempts("download") - 1
     conda:
         "../envs/workflow.yaml"
+    # No core: a download waits on the network or the disk budget, never on a probe's core.
+    threads: 0
     resources:
+        downloads=1,
         attempt=this_attempt,
         attempts=attempts("download"),
     params:
@@ -129,10 +134,13 @@ rule download_model:
         pickle=lambda w: (
             "--allow-pickle" if download_source(w.model).get("allow_pickle") else ""
         ),
+        # Only candidates' downloads for probing count against downloads.disk_budget_gb. Not a
+        # rerun trigger (it takes the output): changing the budget redoes nothing.
+        budget=lambda w, output: download_budget_options(w.store, w.model),
     shell:
         # The last failed try leaves FAILED.json in the folder; the probe reports it.
         "python -m model_recycling.guard --kind download --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
         "python scripts/download_model.py --model-id {params.model_id:q} "
-        "--revision {wildcards.revision} --endpoint {params.endpoint:q} {params.pickle} "
+        "--revision {wildcards.revision} --endpoint {params.endpoint:q} {params.pickle} {params.budget} "
         "--out {output} > {log} 2>&1"

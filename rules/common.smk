@@ -1,10 +1,12 @@
 import dataclasses
 import functools
+import inspect
 import json
 import os
 import shlex
 import sys
 
+from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR, overwrite_function_params
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -42,6 +44,12 @@ DECOYS = (
     else []
 )
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
+DOWNLOADS = config["downloads"]
+DISK_LEDGER = "results/downloads/ledger.json"  # model_recycling/disk_budget.py
+# Host download jobs take no core (they wait on the network or the disk budget); this many run
+# at once unless --resources downloads=N says otherwise.
+if "downloads" not in workflow.global_resources:
+    workflow.register_resource("downloads", DOWNLOADS["parallel"])
 # Local GPU jobs claim a free device (Snakemake's gpu resource only counts them).
 GPU_SLOT = "python -m model_recycling.gpu_slots --"
 
@@ -152,8 +160,14 @@ def is_base(arch, model):
 
 
 def base_row(arch):
-    """The base model's row in candidates.tsv (the Hub listing pins its revision there)."""
-    path = listing_path(arch)
+    """The base model's row in candidates.tsv (the Hub listing pins its revision there). Read
+    without asking the listing checkpoint once the listing exists: asking it makes Snakemake
+    build each of the 4,320 baseline cells twice. Should the listing be redone later in the same
+    run and move the base, its baseline cells stop before training (base_listing_option) and the
+    next run plans them at the new revision."""
+    path = f"{ARCH}/candidates.tsv".format(arch=arch)
+    if not os.path.exists(path):
+        path = listing_path(arch)
     row = _rows_by_id(path, os.stat(path).st_mtime_ns).get(base_id(arch))
     if row is None:
         raise ValueError(f"{arch}: base model {base_id(arch)} has no row in {path}")
@@ -175,6 +189,14 @@ def model_revision(arch, model):
     return candidate(arch, model).revision
 
 
+def base_listing_option(arch, model):
+    """A baseline cell of a Hub base checks that the listing still pins the revision it was
+    planned at (scripts/finetune.py --listing)."""
+    if not is_base(arch, model) or arch_config(arch)["base_model"].get("path"):
+        return ""
+    return f"--listing {ARCH}/candidates.tsv".format(arch=arch)
+
+
 def model_dir(arch, model):
     """The folder holding a model's weights: a local folder, or the pinned Hub download."""
     if is_base(arch, model) and arch_config(arch)["base_model"].get("path"):
@@ -187,29 +209,67 @@ def model_dir(arch, model):
 def keeps_weights(arch, model):
     """Whether a probed model keeps its weights: the base, a local folder (never deleted), or
     every download with downloads.keep_unselected."""
-    if is_base(arch, model) or config["downloads"]["keep_unselected"]:
+    if is_base(arch, model) or DOWNLOADS["keep_unselected"]:
         return True
     return bool(candidate(arch, model).path)
 
 
-def weight_options(arch, model):
-    """The probe's options to delete the weights once probed, with what fetching them again
-    needs (a probe that must run again)."""
+def fetches_in_probe(arch, model):
+    """downloads.fetch: probe: the probe downloads its candidate itself into a scratch folder and
+    deletes it once scored, so the plan holds no download job per candidate. A folder a host
+    download made (fetch: host, or a run from before) stays the probe's input: its finished
+    probe is not planned again."""
+    if DOWNLOADS["fetch"] != "probe" or keeps_weights(arch, model):
+        return False
+    return not os.path.exists(model_dir(arch, model))
+
+
+def probe_model_input(arch, model):
+    return [] if fetches_in_probe(arch, model) else model_dir(arch, model)
+
+
+def probe_model_dir(arch, model, input):
+    """The folder the probe loads: its input, or the scratch folder it fetches into."""
+    if input.model:
+        return input.model
+    return f"results/fetching/{model}/{model_revision(arch, model)}"
+
+
+def disk_budget_options():
+    budget = DOWNLOADS["disk_budget_gb"]
+    return f"--disk-budget-gb {budget} --disk-ledger {DISK_LEDGER}" if budget else ""
+
+
+def download_budget_options(store, model):
+    """A host download for probing counts against the disk budget; the base's and the selected
+    candidates' (kept for their cells) do not."""
+    if store != "models" or any(
+        is_base(arch, model) for arch in config["architectures"]
+    ):
+        return ""
+    return disk_budget_options()
+
+
+def weight_options(arch, model, input):
+    """The probe's options to fetch the weights (fetch: probe) or to delete them once probed,
+    with what fetching them (again, for a probe that must run again) needs."""
     if keeps_weights(arch, model):
         return ""
     source = arch_config(arch)["source"]
-    options = ["--delete-weights", "--endpoint", source.get("endpoint", "")]
-    return shlex.join(
-        options + (["--allow-pickle"] if source.get("allow_pickle") else [])
-    )
+    options = ["--delete-weights" if input.model else "--fetch"]
+    options += ["--endpoint", source.get("endpoint", "")]
+    options += ["--allow-pickle"] if source.get("allow_pickle") else []
+    return f"{shlex.join(options)} {disk_budget_options()}"
 
 
 def finetune_model_dir(arch, model):
-    """A selected candidate whose weights were deleted after probing is downloaded again (a
-    folder that still has them, as in runs made before the deletion, is used as it is).
-    """
+    """A selected candidate whose weights were deleted after probing, or fetched by its probe, is
+    downloaded again (a folder that still has them, as in runs made before the deletion, is used
+    as it is)."""
     folder = model_dir(arch, model)
-    if keeps_weights(arch, model) or not weights_deleted(folder):
+    if keeps_weights(arch, model) or (
+        os.path.exists(folder) and not weights_deleted(folder)
+    ):
         return folder
     return f"results/selected/{model}/{model_revision(arch, model)}"
 
@@ -304,3 +364,18 @@ def check_slurm_settings():
             "SLURM: default-resources slurm_partition is not set. Set it in "
             "profiles/slurm/config.yaml or pass --default-resources slurm_partition=NAME."
         )
+
+
+def remember_signatures(rules):
+    """Snakemake inspects an input, params or resources function's signature each time it calls
+    it (inspect.signature: half a million times to plan 2,000 candidates per architecture, a
+    sixth of the time). Record each function's parameters once, as Snakemake's own wrappers do
+    (snakemake.common.overwrite_function_params)."""
+    for each in rules:
+        items = [*each.input, *each.params, *each.resources.values(), *each.log]
+        for item in items:
+            func = getattr(getattr(item, "_file", item), "callable", None) or item
+            if inspect.isfunction(func) and not hasattr(
+                func, FUNC_OVERWRITE_PARAMS_ATTR
+            ):
+                overwrite_function_params(func, inspect.signature(func).parameters)

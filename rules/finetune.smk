@@ -30,6 +30,8 @@ rule finetune:
         settings=as_json({**config["finetune"], "device": config["device"]}),
         task_dir=lambda w, input: os.path.dirname(input.task[0]),
         tokenized=tokenized_cache,
+        # Derived (it takes the input), so not a rerun trigger: cells made before it stay done.
+        listing=lambda w, input: base_listing_option(w.arch, w.model),
         gpu_slot=GPU_SLOT,
     shell:
         # A candidate's cell that dies records its failure (model_recycling/guard.py); a
@@ -38,6 +40,6 @@ rule finetune:
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
         "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
-        "--revision {params.revision:q} --task-dir {params.task_dir} {params.tokenized} "
+        "--revision {params.revision:q} --task-dir {params.task_dir} {params.tokenized} {params.listing} "
         "--settings {params.settings:q} --seed {wildcards.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"

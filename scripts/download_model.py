@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from model_recycling import disk_budget
 from model_recycling.guard import TEMPORARY_FAILURE
 from model_recycling.sources.hub import HubUnreachableError, download_candidate
 
@@ -16,6 +17,7 @@ def main() -> None:
     parser.add_argument(
         "--allow-pickle", action="store_true", help="accept pytorch_model*.bin weights"
     )
+    disk_budget.add_arguments(parser)  # the probe releases the reservation once it is done
     args = parser.parse_args()
     try:
         path = download_candidate(
@@ -24,6 +26,7 @@ def main() -> None:
             args.out,
             endpoint=args.endpoint or None,
             allow_pickle=args.allow_pickle,
+            before_download=disk_budget.reserving(disk_budget.from_arguments(args), args.out),
         )
     except HubUnreachableError as err:
         print(err, file=sys.stderr)

@@ -2,8 +2,11 @@
 
 import argparse
 import json
+import sys
 
+from model_recycling.guard import TEMPORARY_FAILURE
 from model_recycling.jobs import finetune_cell
+from model_recycling.sources import base_moved
 
 
 def main() -> None:
@@ -21,7 +24,14 @@ def main() -> None:
         "--tokenized-cache", help="folder of the tokenized cache (model_recycling/tokenized.py)"
     )
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--listing", help="a baseline cell: the listing that pins the base's revision (checked)"
+    )
     a = parser.parse_args()
+    moved = a.listing and base_moved(a.listing, a.model_id, a.revision)
+    if moved:  # the listing was redone after this cell was planned: the next run plans it anew
+        print(moved, file=sys.stderr)
+        sys.exit(TEMPORARY_FAILURE)
     record = finetune_cell(
         a.arch, a.model_id, a.role, a.model_dir, a.revision, a.task_dir, a.settings, a.seed, a.out,
         a.threads, a.tokenized_cache,

@@ -2,9 +2,13 @@
 
 import argparse
 import json
+import shutil
+import sys
 
+from model_recycling import disk_budget
 from model_recycling.disk import delete_weights, restore_weights, weights_deleted
-from model_recycling.jobs import probe_candidate
+from model_recycling.guard import TEMPORARY_FAILURE
+from model_recycling.jobs import probe_candidate, write_download_failure
 
 
 def main() -> None:
@@ -20,28 +24,57 @@ def main() -> None:
     )
     parser.add_argument("--out", required=True)
     parser.add_argument(
+        "--fetch", action="store_true",
+        help="download the candidate into --model-dir first and delete the folder once probed",
+    )  # fmt: skip
+    parser.add_argument(
         "--delete-weights", action="store_true", help="delete the downloaded weights once probed"
     )
-    parser.add_argument("--endpoint", default="", help="the Hub endpoint to fetch deleted weights")
+    parser.add_argument("--endpoint", default="", help="the Hub endpoint to fetch weights from")
     parser.add_argument("--allow-pickle", action="store_true")
+    disk_budget.add_arguments(parser)
     args = parser.parse_args()
-    if weights_deleted(args.model_dir):  # probed before: its weights are fetched again
-        restore_weights(args.model_dir, lambda folder: fetch(args, folder))
-    record = probe_candidate(
-        args.model_id, args.model_dir, args.revision, args.task_dir, args.settings, args.out,
-        args.threads, args.tokenized_cache,
-    )  # fmt: skip
+    budget = disk_budget.from_arguments(args)
+    try:
+        if args.fetch:
+            fetch_or_record(args, budget)
+        elif weights_deleted(args.model_dir):  # probed before: its weights are fetched again
+            restore_weights(args.model_dir, lambda folder: fetch(args, folder, budget))
+        record = probe_candidate(
+            args.model_id, args.model_dir, args.revision, args.task_dir, args.settings,
+            args.out, args.threads, args.tokenized_cache,
+        )  # fmt: skip
+    finally:
+        if args.fetch:
+            shutil.rmtree(args.model_dir, ignore_errors=True)
     print(f"{args.model_id}: {record['status']} score={record['score']} {record.get('reason', '')}")
     if args.delete_weights:
         print(f"deleted {delete_weights(args.model_dir)['bytes']} bytes of weights")
+    if budget and (args.fetch or args.delete_weights):
+        budget.release(args.model_dir)
 
 
-def fetch(args, folder) -> None:
+def fetch_or_record(args, budget) -> None:
+    """The candidate's files into --model-dir; a download that fails for the model's own reason
+    leaves the marker the probe records as its failure (as a host download's does)."""
+    from model_recycling.sources.hub import HubDownloadError, HubUnreachableError
+
+    try:
+        fetch(args, args.model_dir, budget)
+    except HubUnreachableError as err:
+        print(err, file=sys.stderr)
+        sys.exit(TEMPORARY_FAILURE)  # the guard never records this as the model's failure
+    except HubDownloadError as err:
+        options = {"model_id": args.model_id, "revision": args.revision}
+        write_download_failure(args.model_dir, str(err), options)
+
+
+def fetch(args, folder, budget) -> None:
     from model_recycling.sources.hub import download_candidate
 
     download_candidate(
         args.model_id, args.revision, folder, endpoint=args.endpoint or None,
-        allow_pickle=args.allow_pickle,
+        allow_pickle=args.allow_pickle, before_download=disk_budget.reserving(budget, folder),
     )  # fmt: skip
 
 

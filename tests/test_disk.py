@@ -49,3 +49,43 @@ def test_probe_deletes_weights_and_a_rerun_fetches_them_again(hub, tmp_path, tin
     assert json.loads(out.read_text())["model_id"] == MODEL
     assert not (folder / "model.safetensors").exists()  # and were deleted again
     assert (folder / WEIGHTS_DELETED).exists()
+
+
+def test_a_fetching_probe_downloads_scores_and_leaves_nothing(hub, tmp_path, tiny_zoo):  # noqa: F811
+    """downloads.fetch: probe: the probe job downloads its candidate into a scratch folder,
+    scores it and removes the folder; its reservation in the disk budget goes with it."""
+    model_id = "org/tiny-base-finetune"  # the tests' real tiny model, served by the Hub
+    files = {p.name: p.read_bytes() for p in (tiny_zoo / "base").iterdir() if p.is_file()}
+    hub.add_repo(model_id, files)
+    sha = hub.repos[model_id]["info"]["sha"]
+    scratch, out = tmp_path / "results/fetching/m" / sha, tmp_path / "probe.json"
+    ledger = tmp_path / "results/downloads/ledger.json"
+    command = [sys.executable, str(REPO / "scripts/probe.py"), "--model-id", model_id]
+    command += ["--model-dir", str(scratch), "--revision", sha, "--fetch"]
+    command += ["--task-dir", str(tiny_zoo / "prepared/demo_nli")]
+    settings = {**PROBE_SETTINGS, "max_iter": 50}
+    command += ["--settings", json.dumps(settings), "--out", str(out)]
+    command += ["--endpoint", hub.endpoint, "--disk-budget-gb", "1", "--disk-ledger", str(ledger)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    fetched = len(hub.paths("cdn"))
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    record = json.loads(out.read_text())
+    assert record["status"] == "ok" and record["model_revision"] == sha, record["reason"]
+    assert len(hub.paths("cdn")) > fetched  # the weights came from the Hub
+    assert not scratch.exists()
+    assert json.loads(ledger.read_text()) == {}  # reserved while fetched, released once probed
+
+
+def test_a_fetching_probe_records_a_download_the_hub_refuses(hub, tmp_path, tiny_zoo):  # noqa: F811
+    out, scratch = tmp_path / "probe.json", tmp_path / "results/fetching/gone/0"
+    command = [sys.executable, str(REPO / "scripts/probe.py"), "--model-id", "nobody/no-such"]
+    command += ["--model-dir", str(scratch), "--revision", "0" * 40, "--fetch"]
+    command += ["--task-dir", str(tiny_zoo / "prepared/demo_nli")]
+    command += ["--settings", json.dumps(PROBE_SETTINGS), "--out", str(out)]
+    command += ["--endpoint", hub.endpoint]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    record = json.loads(out.read_text())
+    assert record["status"] == "failed"
+    assert record["reason"].startswith("RuntimeError: download failed: cannot download")
+    assert "nobody/no-such" in record["reason"] and not scratch.exists()

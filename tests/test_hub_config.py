@@ -50,7 +50,7 @@ def test_hub_config_plans_the_protocol(tmp_path):
     assert n_arch == 6 and n_tasks == 36
     assert planned_jobs(result) == {
         "prepare_task": 36,  # mnli is both probe and target
-        "download_model": n_arch * (KEPT_PER_ARCH + 1),  # candidates and the base, pinned
+        "download_model": n_arch,  # the base, pinned; each probe downloads its candidate
         "probe": n_arch * KEPT_PER_ARCH,
         "select": n_arch,
         "finetune": n_arch * n_tasks * len(config["baseline_seeds"]),  # the baseline; the top-k
@@ -62,10 +62,18 @@ def test_hub_config_plans_the_protocol(tmp_path):
     }
     assert "list_candidates" not in planned_jobs(result)
     plan = result.stdout
-    assert f"results/models/org~2froberta-base-ft0/{sha('org/roberta-base-ft0')}" in plan
+    assert f"results/fetching/org~2froberta-base-ft0/{sha('org/roberta-base-ft0')}" in plan
     assert f"results/models/FacebookAI~2froberta-base/{sha('FacebookAI/roberta-base')}" in plan
     assert "results/models/FacebookAI~2froberta-base/main" not in plan
     downloads = [line for line in plan.splitlines() if "download_model.py" in line]
     mirrored = [line for line in downloads if f"--endpoint {MIRROR}" in line]
-    assert len(mirrored) == KEPT_PER_ARCH + 1  # roberta's candidates and its base
-    assert all("org/roberta-base-ft" in line or "roberta-base " in line for line in mirrored)
+    assert len(mirrored) == 1 and "roberta-base " in mirrored[0]  # roberta's base
+    assert not any("--disk-budget-gb" in line for line in downloads)  # the base is not counted
+    probes = [line for line in plan.splitlines() if "scripts/probe.py" in line]
+    fetching = [line for line in probes if f"--fetch --endpoint {MIRROR}" in line]
+    assert len(fetching) == KEPT_PER_ARCH  # roberta's candidates, from the mirror
+    assert all("--disk-budget-gb 200 --disk-ledger results/downloads/ledger.json" in line
+               for line in probes)  # fmt: skip
+    # A baseline cell checks that the listing still pins the base it was planned at.
+    cells = [line for line in plan.splitlines() if "scripts/finetune.py" in line]
+    assert all("--listing results/architectures/" in line for line in cells)

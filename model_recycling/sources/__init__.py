@@ -70,6 +70,19 @@ def read_candidates(path) -> list:
     return candidates
 
 
+def base_moved(listing_path, base_id: str, revision: str) -> str:
+    """Why a baseline cell planned at `revision` must wait ("" when it need not): the listing,
+    redone since the cell was planned, pins the base at another commit."""
+    rows = [c for c in read_candidates(listing_path) if c.model_id == base_id]
+    if rows and rows[0].revision == revision:
+        return ""
+    pinned = rows[0].revision if rows else "nothing (no row for the base)"
+    return (
+        f"{listing_path} now pins base {base_id} at {pinned}, not {revision} as planned: the "
+        "listing was redone during this run; run again to plan the baseline at the new revision"
+    )
+
+
 def usable_candidates(candidates: list, filters: dict, arch: str, path) -> dict:
     """{model_id: candidate} kept at listing ("ok"), after the config's candidates.only /
     exclude filters of architecture `arch` (path: the listing, for the error)."""

@@ -556,14 +556,18 @@ def download_candidate(
     api: HfApi | None = None,
     endpoint: str | None = None,
     allow_pickle: bool = False,
+    before_download=None,
 ) -> Path:
     """Download what probing and finetuning need into dest_dir from the source's endpoint:
     config.json, tokenizer files and the weights (safetensors if the repo has them, else
-    pytorch_model*.bin, only with allow_pickle); nothing else."""
+    pytorch_model*.bin, only with allow_pickle); nothing else. before_download(bytes), when
+    given, is called with the files' total size (the Hub's metadata) before any is fetched."""
     api = api or HfApi(endpoint=endpoint or None)
     dest_dir = Path(dest_dir)
     try:
-        info = _call(api.model_info, model_id, revision=revision)
+        info = _call(
+            api.model_info, model_id, revision=revision, files_metadata=bool(before_download)
+        )
         if info.disabled:
             raise HubDownloadError(f"cannot download '{model_id}': disabled repository")
         files = download_files(info.siblings or [])
@@ -582,6 +586,9 @@ def download_candidate(
             raise HubDownloadError(f"cannot download '{model_id}': {PICKLE_ONLY}")
         # Exact names (escaped: allow_patterns are fnmatch patterns).
         patterns = [glob.escape(name) for name in files]
+        if before_download:
+            sizes = {s.rfilename: s.size or 0 for s in info.siblings or []}
+            before_download(sum(sizes.get(name, 0) for name in files))
         api.snapshot_download(
             model_id, revision=revision, local_dir=dest_dir, allow_patterns=patterns
         )

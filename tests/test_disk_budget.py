@@ -1,0 +1,96 @@
+"""downloads.disk_budget_gb (model_recycling/disk_budget.py): downloads wait while the budget
+is taken, so the candidates' weights on disk never exceed it, however many there are; a dead
+job's reservation does not hold the budget forever."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from huggingface_hub import HfApi
+
+from model_recycling.disk import delete_weights, folder_bytes
+from model_recycling.disk_budget import DiskBudget, in_force
+from model_recycling.sources.hub import download_candidate
+from tests.test_hub_source import hub, isolated_hub_settings  # noqa: F401 - fixtures
+
+WEIGHT_BYTES = 2_000_000
+
+
+def add_candidates(hub, n):  # noqa: F811
+    ids = []
+    for i in range(n):
+        model_id = f"org/budget-{i}"
+        files = {"config.json": b'{"model_type": "bert"}', "tokenizer.json": b"{}"}
+        hub.add_repo(model_id, {**files, "model.safetensors": os.urandom(WEIGHT_BYTES)})
+        ids.append(model_id)
+    return ids
+
+
+def test_parallel_downloads_stay_under_the_budget(hub, tmp_path):  # noqa: F811
+    """Four workers download and 'probe' eight candidates through the real client; the budget
+    holds two candidates at a time: the folder never holds more than that."""
+    ids = add_candidates(hub, 8)
+    root = tmp_path / "results/fetching"
+    logged = []
+    budget = DiskBudget(tmp_path / "ledger.json", int(2.5 * WEIGHT_BYTES), poll_s=0.05,
+                        log=logged.append)  # fmt: skip
+    api, peak, done = HfApi(endpoint=hub.endpoint), [0], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], folder_bytes(root) if root.exists() else 0)
+            time.sleep(0.005)
+
+    def worker(model_ids):
+        for model_id in model_ids:
+            folder = root / model_id.replace("/", "~2f")
+            sha = hub.repos[model_id]["info"]["sha"]
+            download_candidate(model_id, sha, folder, api=api,
+                               before_download=lambda n, f=folder: budget.reserve(f, n))  # fmt: skip
+            time.sleep(0.2)  # the probe
+            delete_weights(folder)
+            budget.release(folder)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    workers = [threading.Thread(target=worker, args=(ids[i::4],)) for i in range(4)]
+    for each in workers:
+        each.start()
+    for each in workers:
+        each.join()
+    done.set()
+    watcher.join()
+    assert 2 * WEIGHT_BYTES <= peak[0] <= budget.budget_bytes  # two at once, never three
+    assert any("waiting for" in line for line in logged)
+    assert budget.reserved_bytes() == 0
+
+
+def test_a_download_larger_than_the_budget_goes_ahead_alone(tmp_path):
+    budget = DiskBudget(tmp_path / "ledger.json", 100, poll_s=0.01)
+    budget.reserve(tmp_path / "big", 1_000)  # nothing else reserved: it must not wait forever
+    assert budget.reserved_bytes() == 1_000
+
+
+def test_reservations_of_dead_jobs_are_dropped_unless_their_weights_remain(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid, host, now = int(dead.stdout), socket.gethostname(), time.time()
+    gone = {"folder": str(tmp_path / "gone"), "bytes": 5, "pid": pid, "host": host, "since": now}
+    assert not in_force(gone)  # its job died and left nothing on disk
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "model.safetensors").write_bytes(b"x")
+    assert in_force({**gone, "folder": str(kept)})  # its weights are still on disk
+    assert in_force({**gone, "pid": os.getpid()})  # its job is alive
+    remote = {**gone, "host": "node-7"}
+    assert in_force(remote)  # another host: in force for a while ...
+    assert not in_force({**remote, "since": now - 7200})  # ... not forever
+    ledger = tmp_path / "ledger.json"
+    ledger.write_text(json.dumps({gone["folder"]: gone}))
+    budget = DiskBudget(ledger, 10, poll_s=0.01)
+    budget.reserve(tmp_path / "next", 10)  # the dead reservation does not make it wait
+    assert set(json.loads(ledger.read_text())) == {str(tmp_path / "next")}
