@@ -76,8 +76,10 @@ def planned_total(output: str) -> int:
     return 0
 
 
-def dry_run(n: int) -> dict:
+def dry_run(n: int, fetch: str = "probe") -> dict:
+    """fetch: downloads.fetch (probe, the default: no download job per candidate; host)."""
     config = hub_config()
+    config["downloads"]["fetch"] = fetch
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         configfile = copy_workflow(workdir, config)
@@ -87,6 +89,7 @@ def dry_run(n: int) -> dict:
         result = run_measured(command, workdir)
     return {
         "candidates_per_arch": n,
+        "fetch": fetch,
         "architectures": len(config["architectures"]),
         "planned_jobs": planned_total(result["output"]),
         "dag_dryrun_s": result["seconds"],
@@ -98,7 +101,9 @@ def dry_run(n: int) -> dict:
 
 def measure(ns: list | None = None) -> dict:
     rows = [dry_run(n) for n in (ns or sizes())]
-    for row in rows:
+    # downloads.fetch: host (compute nodes without network) at the target's size, for the record
+    host = [dry_run(TARGET_AT, "host")] if TARGET_AT in (ns or sizes()) else []
+    for row in rows + host:
         print(
             f"  dag {row['candidates_per_arch']}/arch: {row['dag_dryrun_s']:.1f} s "
             f"({row['dag_cpu_s']:.1f} s CPU), "
@@ -111,6 +116,7 @@ def measure(ns: list | None = None) -> dict:
     growth = slopes[-1] / slopes[0] if len(slopes) > 1 and slopes[0] > 0 else None
     return {
         "sizes": rows,
+        "host_fetch": host,
         "cpu_s_per_candidate": slopes,
         "growth_over_linear": growth,
         "load_average": os.getloadavg(),
@@ -136,6 +142,15 @@ def table_rows(dag: dict) -> list:
                 f"{row['dag_cpu_s']:.1f} s of CPU; "
                 f"`snakemake -n` on configs/hub.yaml, probes and selection recorded; "
                 f"{row['planned_jobs']} jobs planned",
+            )
+        )
+    for row in dag.get("host_fetch", []):
+        rows.append(
+            (
+                f"dag_dryrun_s / dag_rss_mb, {row['candidates_per_arch']:,} x "
+                f"{row['architectures']}, downloads.fetch: host",
+                f"{row['dag_dryrun_s']:.1f} s / {row['dag_rss_mb']:.0f} MB",
+                f"{row['dag_cpu_s']:.1f} s of CPU; a download job per candidate too",
             )
         )
     if dag["growth_over_linear"] is not None:

@@ -1,20 +1,26 @@
 """Disk at scale (issue 9, item 7): candidates downloaded from the tests' local Hub server
 (tests/hub_server.py, the real huggingface_hub client) into a results folder, each probed in
 turn: what one candidate downloads, and the folder's peak size with the weights deleted after
-probing (downloads.keep_unselected: false, the default) and kept (true). The probe itself is
-left out: only its deletion matters to the disk. Sizes: BENCH_DISK_CANDIDATES,
-BENCH_DISK_WEIGHT_MB."""
+probing (downloads.keep_unselected: false, the default) and kept (true). Then BENCH_DISK_WORKERS
+probes at once, each fetching its candidate (downloads.fetch: probe), without a budget and under
+downloads.disk_budget_gb of BENCH_DISK_BUDGET_CANDIDATES candidates' weights: the peak, polled
+every 5 ms. The probe itself is a pause (BENCH_DISK_PROBE_S): only what it deletes matters to
+the disk. Sizes: BENCH_DISK_CANDIDATES, BENCH_DISK_WEIGHT_MB."""
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from huggingface_hub import HfApi
 
 from model_recycling.disk import delete_weights, folder_bytes
+from model_recycling.disk_budget import LEDGER, DiskBudget, reserving
 from model_recycling.sources.hub import download_candidate
 from tests.hub_server import FakeHub
 
@@ -59,6 +65,49 @@ def run(hub: FakeHub, ids: list, root: Path, keep: bool) -> dict:
     }
 
 
+def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None) -> dict:
+    """`workers` probes at once, each downloading its candidate, pausing, deleting it."""
+    workers, pause = (
+        int(os.environ.get("BENCH_DISK_WORKERS", 4)),
+        float(os.environ.get("BENCH_DISK_PROBE_S", 0.3)),
+    )
+    api, folder_root, peak, done = HfApi(endpoint=hub.endpoint), root / "results/fetching", [0], []
+    budget = None
+    if budget_bytes:
+        budget = DiskBudget(root / LEDGER, budget_bytes, poll_s=0.05, log=lambda _: None)
+
+    def watch():
+        while not done:
+            try:
+                peak[0] = max(peak[0], folder_bytes(folder_root) if folder_root.exists() else 0)
+            except OSError:  # a folder deleted while it was summed: measure again
+                continue
+            time.sleep(0.005)
+
+    def probe(model_ids):
+        for model_id in model_ids:
+            folder = folder_root / model_id.replace("/", "~2f")
+            sha = hub.repos[model_id]["info"]["sha"]
+            download_candidate(model_id, sha, folder, api=api,
+                               before_download=reserving(budget, folder))  # fmt: skip
+            time.sleep(pause)
+            shutil.rmtree(folder)
+            if budget:
+                budget.release(folder)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=watch)]
+    threads += [threading.Thread(target=probe, args=(ids[i::workers],)) for i in range(workers)]
+    for each in threads:
+        each.start()
+    for each in threads[1:]:
+        each.join()
+    done.append(True)
+    threads[0].join()
+    return {"workers": workers, "disk_peak_gb": peak[0] / 1e9,
+            "seconds": time.perf_counter() - started}  # fmt: skip
+
+
 def measure() -> dict:
     n, weight_mb = sizes()
     os.environ.pop("HF_HUB_OFFLINE", None)  # the local server only (127.0.0.1)
@@ -71,13 +120,18 @@ def measure() -> dict:
         ids = _repos(hub, n, int(weight_mb * 1e6))
         deleted = run(hub, ids, Path(tmp) / "deleted", keep=False)
         kept = run(hub, ids, Path(tmp) / "kept", keep=True)
+        in_budget = float(os.environ.get("BENCH_DISK_BUDGET_CANDIDATES", 2.5))
+        budget_bytes = int(in_budget * weight_mb * 1e6)
+        unlimited = run_parallel(hub, ids, Path(tmp) / "unlimited", None)
+        budgeted = run_parallel(hub, ids, Path(tmp) / "budget", budget_bytes)
     return {"candidates": n, "weight_mb": weight_mb, "keep_unselected_false": deleted,
-            "keep_unselected_true": kept}  # fmt: skip
+            "keep_unselected_true": kept, "parallel_no_budget": unlimited,
+            "parallel_budget": {**budgeted, "budget_gb": budget_bytes / 1e9}}  # fmt: skip
 
 
 def table_rows(disk: dict) -> list:
     d, k = disk["keep_unselected_false"], disk["keep_unselected_true"]
-    return [
+    rows = [
         (
             "download_bytes_per_candidate",
             f"{d['download_bytes_per_candidate'] / 1e6:.2f} MB",
@@ -91,6 +145,19 @@ def table_rows(disk: dict) -> list:
             f"{k['disk_end_gb']:.3f} GB",
         ),
     ]
+    if "parallel_budget" in disk:
+        free, held = disk["parallel_no_budget"], disk["parallel_budget"]
+        rows.append(
+            (
+                f"disk_peak_gb, {held['workers']} fetching probes at once, disk_budget_gb "
+                f"{held['budget_gb']:.3f} (target: <= the budget)",
+                f"{held['disk_peak_gb']:.3f} GB",
+                f"without a budget {free['disk_peak_gb']:.3f} GB; {disk['candidates']} "
+                f"candidates in {held['seconds']:.1f} s under the budget, "
+                f"{free['seconds']:.1f} s without",
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":

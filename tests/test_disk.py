@@ -74,6 +74,17 @@ def test_a_fetching_probe_downloads_scores_and_leaves_nothing(hub, tmp_path, tin
     assert len(hub.paths("cdn")) > fetched  # the weights came from the Hub
     assert not scratch.exists()
     assert json.loads(ledger.read_text()) == {}  # reserved while fetched, released once probed
+    # The same candidate downloaded first (downloads.fetch: host) scores the same.
+    folder = download_candidate(model_id, sha, tmp_path / "m" / sha,
+                                api=HfApi(endpoint=hub.endpoint))  # fmt: skip
+    hosted = tmp_path / "hosted.json"
+    command[command.index("--model-dir") + 1] = str(folder)
+    command[command.index("--fetch")] = "--delete-weights"
+    command[command.index("--out") + 1] = str(hosted)
+    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    same = ("status", "score", "proxies", "n_train", "n_eval")
+    assert {k: record.get(k) for k in same} == {k: json.loads(hosted.read_text()).get(k)
+                                                for k in same}  # fmt: skip
 
 
 def test_a_fetching_probe_records_a_download_the_hub_refuses(hub, tmp_path, tiny_zoo):  # noqa: F811

@@ -13,7 +13,7 @@ import time
 from huggingface_hub import HfApi
 
 from model_recycling.disk import delete_weights, folder_bytes
-from model_recycling.disk_budget import DiskBudget, in_force
+from model_recycling.disk_budget import DiskBudget, in_force, reserving
 from model_recycling.sources.hub import download_candidate
 from tests.test_hub_source import hub, isolated_hub_settings  # noqa: F401 - fixtures
 
@@ -42,15 +42,19 @@ def test_parallel_downloads_stay_under_the_budget(hub, tmp_path):  # noqa: F811
 
     def watch():
         while not done.is_set():
-            peak[0] = max(peak[0], folder_bytes(root) if root.exists() else 0)
+            try:
+                peak[0] = max(peak[0], folder_bytes(root) if root.exists() else 0)
+            except OSError:  # a file deleted while the folder was summed: measure again
+                continue
             time.sleep(0.005)
 
     def worker(model_ids):
         for model_id in model_ids:
             folder = root / model_id.replace("/", "~2f")
             sha = hub.repos[model_id]["info"]["sha"]
-            download_candidate(model_id, sha, folder, api=api,
-                               before_download=lambda n, f=folder: budget.reserve(f, n))  # fmt: skip
+            download_candidate(
+                model_id, sha, folder, api=api, before_download=reserving(budget, folder)
+            )
             time.sleep(0.2)  # the probe
             delete_weights(folder)
             budget.release(folder)
