@@ -81,4 +81,8 @@ def measure(model_dir, task, repetitions: int) -> dict:
         "probe_over_forward_same_batches": med["probe_tokens"] / med["forward_tokens"],
         "probe_over_forward_before": med["probe_rows"] / med["forward_rows"],
         "probe_time_change": med["probe_tokens"] / med["probe_rows"] - 1,
+        # the last token-capped probe's own split of its time (run_probe's record)
+        "probe_parts_s": {
+            k: scores[DEFAULT_BATCH_TOKENS][f"{k}_seconds"] for k in ("feature", "fit", "proxy")
+        },
     }

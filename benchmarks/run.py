@@ -124,7 +124,10 @@ def stage_rows(results: dict) -> list:
          f"[{_reps(s['forward_rows'])}], {p['examples']} examples"),
         ("probe over a forward pass with the same token-capped batches",
          f"{p['probe_over_forward_same_batches']:.2f}",
-         f"forward {s['forward_tokens']['median']:.1f} s [{_reps(s['forward_tokens'])}]"),
+         f"forward {s['forward_tokens']['median']:.1f} s [{_reps(s['forward_tokens'])}]"
+         + ("; the probe's own split: " + ", ".join(
+             f"{k} {v:.2f} s" for k, v in p["probe_parts_s"].items()) + " (the rest: loading)"
+            if "probe_parts_s" in p else "")),
         ("probe before (256-row batches) over the same forward",
          f"{p['probe_over_forward_before']:.2f}",
          f"probe {s['probe_rows']['median']:.1f} s [{_reps(s['probe_rows'])}]"),

@@ -18,6 +18,7 @@ from model_recycling.escaping import code, link, text
 from model_recycling.io import atomic_write_json, atomic_write_text, read_json
 from model_recycling.markdown import fmt, md_table
 from model_recycling.naming import safe_name
+from model_recycling.rankings import rank_numbers
 
 MARKER = "## Model Recycling"  # the heading a card that has the section already shows
 
@@ -76,7 +77,8 @@ def write_model_cards(out_dir, archs: dict, settings: dict) -> list:
         ranking = pd.read_csv(tables / "ranking.csv")
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
         cells = pd.read_csv(tables / "cells.csv")
-        for rank, (_, row) in enumerate(ranking.iterrows(), start=1):
+        # tied averages share a rank, as on the ranking pages
+        for rank, (_, row) in zip(rank_numbers(ranking), ranking.iterrows(), strict=True):
             date = results_date(cells, row.model_id, tasks, settings["seeds"])
             section = card_section(
                 arch, info["base_id"], row, rank, len(ranking), baseline, tasks, date, site_url

@@ -43,8 +43,9 @@ def test_model_card_sections(micro_run):
         ranking = pd.read_csv(workdir / f"results/architectures/{arch}/tables/ranking.csv")
         mine = [entry for entry in index if entry["arch"] == arch]
         assert [e["model_id"] for e in mine] == list(ranking.model_id)
-        for rank, (entry, row) in enumerate(zip(mine, ranking.itertuples(), strict=True), 1):
+        for entry, row in zip(mine, ranking.itertuples(), strict=True):
             section = (cards / entry["file"]).read_text()
+            rank = 1 + int((ranking.avg > row.avg).sum())  # tied averages share a rank
             assert entry["file"] == f"{arch}/{safe_name(row.model_id)}.md"
             assert section.startswith("## Model Recycling\n")
             assert f"ranked {ordinal(rank)} among the {len(ranking)} fully tested" in section
