@@ -65,16 +65,15 @@ def run(hub: FakeHub, ids: list, root: Path, keep: bool) -> dict:
     }
 
 
-def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None) -> dict:
-    """`workers` probes at once, each downloading its candidate, pausing, deleting it."""
-    workers, pause = (
-        int(os.environ.get("BENCH_DISK_WORKERS", 4)),
-        float(os.environ.get("BENCH_DISK_PROBE_S", 0.3)),
-    )
+def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None,
+                 workers: int = 4, pause: float = 0.3) -> dict:  # fmt: skip
+    """`workers` probes at once, each downloading its candidate, pausing `pause` s (the probe),
+    deleting it; the folder's peak size, polled every 5 ms. Also tests/test_disk_budget.py."""
     api, folder_root, peak, done = HfApi(endpoint=hub.endpoint), root / "results/fetching", [0], []
+    waits = []
     budget = None
     if budget_bytes:
-        budget = DiskBudget(root / LEDGER, budget_bytes, poll_s=0.05, log=lambda _: None)
+        budget = DiskBudget(root / LEDGER, budget_bytes, poll_s=0.05, log=waits.append)
 
     def watch():
         while not done:
@@ -105,7 +104,8 @@ def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None) 
     done.append(True)
     threads[0].join()
     return {"workers": workers, "disk_peak_gb": peak[0] / 1e9,
-            "seconds": time.perf_counter() - started}  # fmt: skip
+            "seconds": time.perf_counter() - started, "waits": len(waits),
+            "reserved_after": budget.reserved_bytes() if budget else 0}  # fmt: skip
 
 
 def measure() -> dict:
@@ -122,8 +122,10 @@ def measure() -> dict:
         kept = run(hub, ids, Path(tmp) / "kept", keep=True)
         in_budget = float(os.environ.get("BENCH_DISK_BUDGET_CANDIDATES", 2.5))
         budget_bytes = int(in_budget * weight_mb * 1e6)
-        unlimited = run_parallel(hub, ids, Path(tmp) / "unlimited", None)
-        budgeted = run_parallel(hub, ids, Path(tmp) / "budget", budget_bytes)
+        workers = int(os.environ.get("BENCH_DISK_WORKERS", 4))
+        pause = float(os.environ.get("BENCH_DISK_PROBE_S", 0.3))
+        unlimited = run_parallel(hub, ids, Path(tmp) / "unlimited", None, workers, pause)
+        budgeted = run_parallel(hub, ids, Path(tmp) / "budget", budget_bytes, workers, pause)
     return {"candidates": n, "weight_mb": weight_mb, "keep_unselected_false": deleted,
             "keep_unselected_true": kept, "parallel_no_budget": unlimited,
             "parallel_budget": {**budgeted, "budget_gb": budget_bytes / 1e9}}  # fmt: skip

@@ -7,14 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
-from huggingface_hub import HfApi
-
-from model_recycling.disk import delete_weights, folder_bytes
-from model_recycling.disk_budget import DiskBudget, in_force, reserving
-from model_recycling.sources.hub import download_candidate
+from benchmarks.disk_bench import run_parallel
+from model_recycling.disk_budget import DiskBudget, in_force
 from tests.test_hub_source import hub, isolated_hub_settings  # noqa: F401 - fixtures
 
 WEIGHT_BYTES = 2_000_000
@@ -31,46 +27,15 @@ def add_candidates(hub, n):  # noqa: F811
 
 
 def test_parallel_downloads_stay_under_the_budget(hub, tmp_path):  # noqa: F811
-    """Four workers download and 'probe' eight candidates through the real client; the budget
-    holds two candidates at a time: the folder never holds more than that."""
+    """Four probes at once download eight candidates through the real client (the disk
+    benchmark's run); the budget holds two and a half: the folder never holds three."""
     ids = add_candidates(hub, 8)
-    root = tmp_path / "results/fetching"
-    logged = []
-    budget = DiskBudget(tmp_path / "ledger.json", int(2.5 * WEIGHT_BYTES), poll_s=0.05,
-                        log=logged.append)  # fmt: skip
-    api, peak, done = HfApi(endpoint=hub.endpoint), [0], threading.Event()
-
-    def watch():
-        while not done.is_set():
-            try:
-                peak[0] = max(peak[0], folder_bytes(root) if root.exists() else 0)
-            except OSError:  # a file deleted while the folder was summed: measure again
-                continue
-            time.sleep(0.005)
-
-    def worker(model_ids):
-        for model_id in model_ids:
-            folder = root / model_id.replace("/", "~2f")
-            sha = hub.repos[model_id]["info"]["sha"]
-            download_candidate(
-                model_id, sha, folder, api=api, before_download=reserving(budget, folder)
-            )
-            time.sleep(0.2)  # the probe
-            delete_weights(folder)
-            budget.release(folder)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    workers = [threading.Thread(target=worker, args=(ids[i::4],)) for i in range(4)]
-    for each in workers:
-        each.start()
-    for each in workers:
-        each.join()
-    done.set()
-    watcher.join()
-    assert 2 * WEIGHT_BYTES <= peak[0] <= budget.budget_bytes  # two at once, never three
-    assert any("waiting for" in line for line in logged)
-    assert budget.reserved_bytes() == 0
+    budget = int(2.5 * WEIGHT_BYTES)
+    held = run_parallel(hub, ids, tmp_path, budget, workers=4, pause=0.2)
+    assert 2 * WEIGHT_BYTES <= held["disk_peak_gb"] * 1e9 <= budget  # two at once, never three
+    assert held["waits"] > 0 and held["reserved_after"] == 0
+    free = run_parallel(hub, ids, tmp_path / "free", None, workers=4, pause=0.2)
+    assert free["disk_peak_gb"] * 1e9 > budget  # without it, more than the budget at once
 
 
 def test_a_download_larger_than_the_budget_goes_ahead_alone(tmp_path):
