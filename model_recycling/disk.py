@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from pathlib import Path
 
 from model_recycling.io import atomic_write_json, read_json
@@ -64,3 +65,15 @@ def restore_weights(model_dir, fetch) -> bool:
             raise RuntimeError(f"{model_dir}: weights not restored: {missing}")
         os.unlink(Path(model_dir) / WEIGHTS_DELETED)
         return True
+
+
+FETCH_ROOT = "results/fetching"  # downloads.fetch: probe: each probe's scratch folder is below
+
+
+def remove_scratch(folder) -> None:
+    """Delete a fetching probe's scratch folder: only ever one below FETCH_ROOT (a revision from
+    a hostile listing such as '../..' must not turn this into deleting the run)."""
+    root, path = Path(FETCH_ROOT).resolve(), Path(folder).resolve()
+    if root not in path.parents:
+        raise ValueError(f"refusing to delete {folder}: not a scratch folder below {FETCH_ROOT}/")
+    shutil.rmtree(path, ignore_errors=True)

@@ -22,7 +22,6 @@ to the child and the record written once it has died; an interrupt (Ctrl-C) neve
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import subprocess
 import sys
@@ -126,7 +125,9 @@ def guard(kind: str, attempt: int, attempts: int, log, command: list) -> int:
     path = write_failure(kind, options, reason)
     _log(f"last attempt failed; recorded in {path}")
     if kind == "probe" and "--fetch" in command:  # its scratch folder: no weights left behind
-        shutil.rmtree(options["model_dir"], ignore_errors=True)
+        from model_recycling.disk import remove_scratch
+
+        remove_scratch(options["model_dir"])
     return 0
 
 

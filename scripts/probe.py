@@ -2,11 +2,10 @@
 
 import argparse
 import json
-import shutil
 import sys
 
 from model_recycling import disk_budget
-from model_recycling.disk import delete_weights, restore_weights, weights_deleted
+from model_recycling.disk import delete_weights, remove_scratch, restore_weights, weights_deleted
 from model_recycling.guard import TEMPORARY_FAILURE
 from model_recycling.jobs import probe_candidate, write_download_failure
 
@@ -35,6 +34,8 @@ def main() -> None:
     disk_budget.add_arguments(parser)
     args = parser.parse_args()
     budget = disk_budget.from_arguments(args)
+    if args.fetch:
+        remove_scratch(args.model_dir)  # refuses a folder outside results/fetching/ before use
     try:
         if args.fetch:
             fetch_or_record(args, budget)
@@ -46,7 +47,7 @@ def main() -> None:
         )  # fmt: skip
     finally:
         if args.fetch:
-            shutil.rmtree(args.model_dir, ignore_errors=True)
+            remove_scratch(args.model_dir)
     print(f"{args.model_id}: {record['status']} score={record['score']} {record.get('reason', '')}")
     if args.delete_weights:
         print(f"deleted {delete_weights(args.model_dir)['bytes']} bytes of weights")

@@ -68,7 +68,7 @@ def test_a_fetching_probe_downloads_scores_and_leaves_nothing(hub, tmp_path, tin
     command += ["--endpoint", hub.endpoint, "--disk-budget-gb", "1", "--disk-ledger", str(ledger)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     fetched = len(hub.paths("cdn"))
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     record = json.loads(out.read_text())
     assert record["status"] == "ok" and record["model_revision"] == sha, record["reason"]
     assert len(hub.paths("cdn")) > fetched  # the weights came from the Hub
@@ -81,7 +81,7 @@ def test_a_fetching_probe_downloads_scores_and_leaves_nothing(hub, tmp_path, tin
     command[command.index("--model-dir") + 1] = str(folder)
     command[command.index("--fetch")] = "--delete-weights"
     command[command.index("--out") + 1] = str(hosted)
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     same = ("status", "score", "proxies", "n_train", "n_eval")
     assert {k: record.get(k) for k in same} == {k: json.loads(hosted.read_text()).get(k)
                                                 for k in same}  # fmt: skip
@@ -95,8 +95,24 @@ def test_a_fetching_probe_records_a_download_the_hub_refuses(hub, tmp_path, tiny
     command += ["--settings", json.dumps(PROBE_SETTINGS), "--out", str(out)]
     command += ["--endpoint", hub.endpoint]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     record = json.loads(out.read_text())
     assert record["status"] == "failed"
     assert record["reason"].startswith("RuntimeError: download failed: cannot download")
     assert "nobody/no-such" in record["reason"] and not scratch.exists()
+
+
+def test_a_fetching_probe_never_deletes_outside_its_scratch_root(tmp_path, tiny_zoo):
+    """A revision such as '../..' from a hostile listing must not make the probe delete the run:
+    the scratch folder must lie below results/fetching/."""
+    keep = tmp_path / "results/keep.txt"
+    keep.parent.mkdir(parents=True)
+    keep.write_text("a result")
+    command = [sys.executable, str(REPO / "scripts/probe.py"), "--model-id", "org/m", "--fetch"]
+    command += ["--model-dir", "results/fetching/m/../..", "--revision", "../.."]
+    command += ["--task-dir", str(tiny_zoo / "prepared/demo_nli"), "--out", "probe.json"]
+    command += ["--settings", json.dumps(PROBE_SETTINGS), "--endpoint", "http://127.0.0.1:9"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0 and "refusing to delete" in result.stderr
+    assert keep.read_text() == "a result"

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub import HfApi, constants
 
 from model_recycling.modeling import count_parameters, weight_format
-from model_recycling.sources import write_candidates
+from model_recycling.sources import Candidate, write_candidates
 from model_recycling.sources.hub import (
     HubDownloadError,
     HubUnavailableError,
@@ -485,3 +485,19 @@ def test_download_script_uses_the_configured_endpoint(hub, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "model.safetensors" in downloaded(tmp_path / "m")
     assert any(path.startswith(f"/{model_id}/resolve/{sha}/") for path in hub.paths())
+
+
+def test_a_revision_that_is_not_a_commit_sha_is_excluded(hub, tmp_path):
+    """The revision names folders (results/fetching/<model>/<revision>): a model whose revision
+    is not a commit sha is excluded, never used, whatever a mirror answers for it."""
+    for model_id, sha in {"evil/dotdot": "../..", "evil/branch": "main"}.items():
+        hub.add_repo(model_id, roberta_files(hub), ROBERTA_TAGS, sha=sha)
+    candidates = by_id(listing(hub, tmp_path))
+    assert all(candidates[m].status == "excluded" for m in ("evil/dotdot", "evil/branch"))
+    assert kept(candidates.values()) == KEPT
+    # A mirror that does answer for such a revision: the files' check refuses it by itself.
+    from model_recycling.sources.hub import _files_reason
+
+    for sha in ("../..", "main", ""):
+        row = Candidate("evil/mirror", sha, "hub")
+        assert _files_reason(row, {"sha": sha}, {}, 0.0).startswith("not usable: the Hub gave no")

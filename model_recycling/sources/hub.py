@@ -24,6 +24,7 @@ from __future__ import annotations
 import glob
 import importlib
 import os
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +78,7 @@ SIZE_SLACK = 0.2
 TOTALS_SLACK = 0.01
 # Per-model requests are not retried by huggingface_hub: a busy Hub (429, 5xx) gets two more tries.
 RETRY_WAITS = (2.0, 10.0)
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 BUSY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -498,6 +500,9 @@ def _files_reason(candidate: Candidate, details: dict, base: dict, tolerance: fl
     """Why the model's own files rule it out ('' if they do not)."""
     if details.get("error"):
         return f"not usable: {details['error']}"
+    sha = details.get("sha") or candidate.revision
+    if not COMMIT_SHA.fullmatch(sha or ""):  # it names folders: never '../..' from a mirror
+        return f"not usable: the Hub gave no commit sha ({sha!r})"
     if not details.get("weight_format"):
         return "no usable weights (neither model*.safetensors nor pytorch_model*.bin)"
     if details.get("excluded"):
