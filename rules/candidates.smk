@@ -51,11 +51,9 @@ rule probe:
     params:
         model_id=lambda w: candidate(w.arch, w.model).model_id,
         revision=lambda w: model_revision(w.arch, w.model),
-        # Fetching the weights (downloads.fetch) or deleting them once probed (keep_unselected),
-        # and the folder loaded: derived from the input, so not rerun triggers (probes made before
-        # these existed stay done).
-        weights=lambda w, input: weight_options(w.arch, w.model, input),
-        model_dir=lambda w, input: probe_model_dir(w.arch, w.model, input),
+        # The folder loaded, the task, the tokenized cache, fetching or deleting the weights:
+        # derived from the input, so not rerun triggers (probe_options says more).
+        options=probe_options,
         # rank_by only orders the probes' results: changing it reprobes nothing. train_size null
         # (the whole split) is left out: the settings of probes made before it existed stay.
         settings=as_json(
@@ -68,15 +66,12 @@ rule probe:
                 "device": config["device"],
             }
         ),
-        task_dir=lambda w, input: os.path.dirname(input.task[0]),
-        tokenized=tokenized_cache,
         gpu_slot=GPU_SLOT,
     shell:
         "python -m model_recycling.guard --kind probe --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/probe.py --model-id {params.model_id:q} "
-        "--model-dir {params.model_dir:q} --revision {params.revision:q} --task-dir {params.task_dir} "
-        "{params.weights} {params.tokenized} "
+        "--revision {params.revision:q} {params.options} "
         "--settings {params.settings:q} --threads {threads} --out {output} > {log} 2>&1"
 
 

@@ -259,7 +259,34 @@ def weight_options(arch, model, input):
     options = ["--delete-weights" if input.model else "--fetch"]
     options += ["--endpoint", source.get("endpoint", "")]
     options += ["--allow-pickle"] if source.get("allow_pickle") else []
-    return f"{shlex.join(options)} {disk_budget_options()}"
+    return f"{shlex.join(options)} {disk_budget_options()}".strip()
+
+
+def probe_options(wildcards, input):
+    """The probe's options derived from its input, so none is a rerun trigger (probes made
+    before one of them existed stay done): the folder it loads, its task, the tokenized cache,
+    and fetching or deleting the weights. One params function rather than four: Snakemake calls
+    each for every job in the plan, 12,000 probes at 2,000 candidates per architecture.
+    """
+    arch, model = wildcards.arch, wildcards.model
+    options = [
+        f"--model-dir {shlex.quote(probe_model_dir(arch, model, input))}",
+        f"--task-dir {os.path.dirname(input.task[0])}",
+        tokenized_cache(wildcards, input),
+        weight_options(arch, model, input),
+    ]
+    return " ".join(option for option in options if option)
+
+
+def cell_options(wildcards, input):
+    """A cell's options derived from its input, as probe_options: its task, the tokenized
+    cache, and for a baseline cell the listing that pins its base."""
+    options = [
+        f"--task-dir {os.path.dirname(input.task[0])}",
+        tokenized_cache(wildcards, input),
+        base_listing_option(wildcards.arch, wildcards.model),
+    ]
+    return " ".join(option for option in options if option)
 
 
 def finetune_model_dir(arch, model):

@@ -28,10 +28,9 @@ rule finetune:
         role=lambda w: "baseline" if is_base(w.arch, w.model) else "candidate",
         revision=lambda w: model_revision(w.arch, w.model),
         settings=as_json({**config["finetune"], "device": config["device"]}),
-        task_dir=lambda w, input: os.path.dirname(input.task[0]),
-        tokenized=tokenized_cache,
-        # Derived (it takes the input), so not a rerun trigger: cells made before it stay done.
-        listing=lambda w, input: base_listing_option(w.arch, w.model),
+        # The task, the tokenized cache, the listing a baseline checks: derived from the input,
+        # so not rerun triggers (cell_options says more).
+        options=cell_options,
         gpu_slot=GPU_SLOT,
     shell:
         # A candidate's cell that dies records its failure (model_recycling/guard.py); a
@@ -40,6 +39,6 @@ rule finetune:
         "--attempts {resources.attempts} --log {log} -- "
         "{params.gpu_slot} python scripts/finetune.py --arch {wildcards.arch} "
         "--model-id {params.model_id:q} --role {params.role} --model-dir {input.model:q} "
-        "--revision {params.revision:q} --task-dir {params.task_dir} {params.tokenized} {params.listing} "
+        "--revision {params.revision:q} {params.options} "
         "--settings {params.settings:q} --seed {wildcards.seed} --threads {threads} "
         "--out {output} > {log} 2>&1"
