@@ -17,7 +17,8 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
-from model_recycling.disk import weights_deleted
+from model_recycling.disk import FETCH_ROOT, weights_deleted
+from model_recycling.disk_budget import LEDGER
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.selection import finetuned, read_selection
 from model_recycling.sources import read_candidates, usable_candidates
@@ -45,7 +46,6 @@ DECOYS = (
 )
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
 DOWNLOADS = config["downloads"]
-DISK_LEDGER = "results/downloads/ledger.json"  # model_recycling/disk_budget.py
 # Host download jobs take no core (they wait on the network or the disk budget); this many run
 # at once unless --resources downloads=N says otherwise.
 if "downloads" not in workflow.global_resources:
@@ -111,6 +111,11 @@ def calibration_k(arch):
     return arch_config(arch).get("calibration_k", config.get("calibration_k", 0))
 
 
+def listing_file(arch):
+    """Where the listing checkpoint writes the architecture's candidates.tsv."""
+    return f"{ARCH}/candidates.tsv".format(arch=arch)
+
+
 def listing_path(arch):
     """The architecture's candidates.tsv, once its listing checkpoint is done (asked once:
     input functions ask for every job, and a checkpoint done stays done in this process).
@@ -165,7 +170,7 @@ def base_row(arch):
     build each of the 4,320 baseline cells twice. Should the listing be redone later in the same
     run and move the base, its baseline cells stop before training (base_listing_option) and the
     next run plans them at the new revision."""
-    path = f"{ARCH}/candidates.tsv".format(arch=arch)
+    path = listing_file(arch)
     if not os.path.exists(path):
         path = listing_path(arch)
     row = _rows_by_id(path, os.stat(path).st_mtime_ns).get(base_id(arch))
@@ -194,7 +199,7 @@ def base_listing_option(arch, model):
     planned at (scripts/finetune.py --listing)."""
     if not is_base(arch, model) or arch_config(arch)["base_model"].get("path"):
         return ""
-    return f"--listing {ARCH}/candidates.tsv".format(arch=arch)
+    return f"--listing {listing_file(arch)}"
 
 
 def model_dir(arch, model):
@@ -232,12 +237,12 @@ def probe_model_dir(arch, model, input):
     """The folder the probe loads: its input, or the scratch folder it fetches into."""
     if input.model:
         return input.model
-    return f"results/fetching/{model}/{model_revision(arch, model)}"
+    return f"{FETCH_ROOT}/{model}/{model_revision(arch, model)}"
 
 
 def disk_budget_options():
     budget = DOWNLOADS["disk_budget_gb"]
-    return f"--disk-budget-gb {budget} --disk-ledger {DISK_LEDGER}" if budget else ""
+    return f"--disk-budget-gb {budget} --disk-ledger {LEDGER}" if budget else ""
 
 
 def download_budget_options(store, model):
@@ -308,7 +313,7 @@ def download_source(model):
         if is_base(arch, model):
             return {**arch_config(arch)["source"], "allow_pickle": True}
     for arch in config["architectures"]:
-        listing = f"results/architectures/{arch}/candidates.tsv"
+        listing = listing_file(arch)
         if os.path.exists(listing) and model in listed_candidates(arch):
             return arch_config(arch)["source"]
     return {}
