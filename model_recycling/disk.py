@@ -70,10 +70,14 @@ def restore_weights(model_dir, fetch) -> bool:
 FETCH_ROOT = "results/fetching"  # downloads.fetch: probe: each probe's scratch folder is below
 
 
-def remove_scratch(folder) -> None:
-    """Delete a fetching probe's scratch folder: only ever one below FETCH_ROOT (a revision from
-    a hostile listing such as '../..' must not turn this into deleting the run)."""
+def scratch_folder(folder) -> Path:
+    """A fetching probe's scratch folder, resolved: only ever one below FETCH_ROOT (a revision
+    from a hostile listing such as '../..' must not turn its deletion into deleting the run)."""
     root, path = Path(FETCH_ROOT).resolve(), Path(folder).resolve()
     if root not in path.parents:
         raise ValueError(f"refusing to delete {folder}: not a scratch folder below {FETCH_ROOT}/")
-    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def remove_scratch(folder) -> None:
+    shutil.rmtree(scratch_folder(folder), ignore_errors=True)

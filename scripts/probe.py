@@ -5,7 +5,13 @@ import json
 import sys
 
 from model_recycling import disk_budget
-from model_recycling.disk import delete_weights, remove_scratch, restore_weights, weights_deleted
+from model_recycling.disk import (
+    delete_weights,
+    remove_scratch,
+    restore_weights,
+    scratch_folder,
+    weights_deleted,
+)
 from model_recycling.guard import TEMPORARY_FAILURE
 from model_recycling.jobs import probe_candidate, write_download_failure
 
@@ -34,8 +40,8 @@ def main() -> None:
     disk_budget.add_arguments(parser)
     args = parser.parse_args()
     budget = disk_budget.from_arguments(args)
-    if args.fetch:
-        remove_scratch(args.model_dir)  # refuses a folder outside results/fetching/ before use
+    if args.fetch:  # refused before any download when outside results/fetching/; a folder an
+        scratch_folder(args.model_dir)  # earlier attempt left is resumed, not deleted
     try:
         if args.fetch:
             fetch_or_record(args, budget)
