@@ -22,7 +22,7 @@ checkpoint list_candidates:
     params:
         # Filters (candidates.only / exclude) apply after listing, so editing them relists nothing.
         arch=lambda w: as_json(
-            {k: arch_config(w.arch)[k] for k in ("base_model", "source")}
+            {k: RECORDED["architectures"][w.arch][k] for k in ("base_model", "source")}
         ),
         cache=f"{ARCH}/listing_cache.json",
     shell:
@@ -41,11 +41,11 @@ rule probe:
     retries: attempts("probe") - 1
     conda:
         "../envs/workflow.yaml"
-    threads: job_resources("probe", "threads", 1)
+    threads: job_resources("probe", "threads")
     resources:
-        gpu=job_resources("probe", "gpu", 1),
-        mem_mb=job_resources("probe", "mem_mb", 8000),
-        runtime=job_resources("probe", "runtime", 60),
+        gpu=job_resources("probe", "gpu"),
+        mem_mb=job_resources("probe", "mem_mb"),
+        runtime=job_resources("probe", "runtime"),
         attempt=this_attempt,
         attempts=attempts("probe"),
     params:
@@ -86,10 +86,10 @@ checkpoint select:
     conda:
         "../envs/workflow.yaml"
     params:
-        top_k=lambda w: top_k(w.arch),
-        rank_by=config["probe"].get("rank_by", "linear_probe"),
-        calibration_k=lambda w: calibration_k(w.arch),
-        calibration_seed=config.get("calibration_seed", 0),
+        top_k=lambda w: plan.top_k(config, w.arch),
+        rank_by=config["probe"]["rank_by"],
+        calibration_k=lambda w: plan.calibration_k(config, w.arch),
+        calibration_seed=config["calibration_seed"],
         # The script finds the probe files of the usable candidates itself: 2,000 paths overflow
         # one shell command. Derived from the inputs (the probe list), so not a rerun trigger.
         probe_dir=lambda w, output: os.path.join(
@@ -131,7 +131,7 @@ rule download_model:
         ),
         # Only candidates' downloads for probing count against downloads.disk_budget_gb. Not a
         # rerun trigger (it takes the output): changing the budget redoes nothing.
-        budget=lambda w, output: download_budget_options(w.store, w.model),
+        budget=lambda w, output: plan.download_budget_options(config, w.store, w.model),
     shell:
         # The last failed try leaves FAILED.json in the folder; the probe reports it.
         "python -m model_recycling.guard --kind download --attempt {resources.attempt} "

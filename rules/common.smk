@@ -1,3 +1,4 @@
+import copy
 import dataclasses
 import functools
 import inspect
@@ -10,6 +11,8 @@ from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR, overwrite_function_para
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+# Before validate() fills in the schema's defaults: what the config writes (settings.as_recorded).
+CONFIG_AS_WRITTEN = copy.deepcopy(config)
 validate(config, "../schemas/config.schema.yaml")
 
 # The workflow's package imports from this checkout, here and in every job, whatever the job's
@@ -17,13 +20,17 @@ validate(config, "../schemas/config.schema.yaml")
 sys.path.insert(0, workflow.basedir)
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
-from model_recycling.disk import FETCH_ROOT, weights_deleted
-from model_recycling.disk_budget import LEDGER
+from model_recycling.fetching.disk import weights_deleted
+from model_recycling.listing.candidates import read_candidates, usable_candidates
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
-from model_recycling.selection import finetuned, read_selection
-from model_recycling.sources import read_candidates, usable_candidates
-from model_recycling.tasks import load_registry
+from model_recycling.probing.selection import finetuned, read_selection
+from model_recycling.runtime import plan
+from model_recycling.settings import as_recorded
+from model_recycling.tasks.registry import load_registry
 
+# What jobs are told (their params): the config, less the defaults it leaves to the schema that
+# were added after results were recorded (settings.RECORDED_AS_WRITTEN).
+RECORDED = as_recorded(config, CONFIG_AS_WRITTEN)
 REGISTRY = load_registry(config["task_registries"])
 for _key, _names in (
     ("probe.task", [config["probe"]["task"]]),
@@ -36,8 +43,8 @@ for _key, _names in (
                 f"{config['task_registries']}"
             )
 
-ARCH = "results/architectures/{arch}"
-ZOO = config.get("demo_zoo", {})
+ARCH = plan.ARCH_DIR
+ZOO = config.get("demo_zoo", {})  # no section: no demo zoo
 ZOO_DIR = "results/demo_zoo"
 DECOYS = (
     ["decoy-wider", "decoy-no-weights", "decoy-no-tokenizer"]
@@ -45,11 +52,10 @@ DECOYS = (
     else []
 )
 TASK_FILES = ["train.jsonl", "dev.jsonl", "eval.jsonl", "meta.json"]
-DOWNLOADS = config["downloads"]
 # Host download jobs take no core (they wait on the network or the disk budget); this many run
 # at once unless --resources downloads=N says otherwise.
 if "downloads" not in workflow.global_resources:
-    workflow.register_resource("downloads", DOWNLOADS["parallel"])
+    workflow.register_resource("downloads", config["downloads"]["parallel"])
 # Local GPU jobs claim a free device (Snakemake's gpu resource only counts them).
 GPU_SLOT = "python -m model_recycling.gpu_slots --"
 
@@ -66,14 +72,14 @@ def as_json(obj):
     return json.dumps(obj, sort_keys=True)
 
 
-def job_resources(kind, key, default):
-    return config.get("resources", {}).get(kind, {}).get(key, default)
+def job_resources(kind, key):
+    return config["resources"][kind][key]
 
 
 def attempts(kind):
     """Tries per candidate job (the rule's retries + 1): when the last one dies (out
     of memory, a signal, a time limit), model_recycling.guard records the failure."""
-    return job_resources(kind, "attempts", 2)
+    return job_resources(kind, "attempts")
 
 
 def this_attempt(wildcards, attempt):
@@ -81,14 +87,10 @@ def this_attempt(wildcards, attempt):
     return attempt
 
 
-TOKENIZED_CACHE = config.get("tokenized_cache", True)
-
-
 def tokenized_cache(wildcards, input):
-    """A probe's or cell's --tokenized-cache (config tokenized_cache, default true). It never
-    changes a score, so it is a derived param (it takes `input`): switching it reruns nothing.
-    """
-    return "--tokenized-cache results/tokenized" if TOKENIZED_CACHE else ""
+    """A probe's or cell's --tokenized-cache. It never changes a score, so it is a derived
+    param (it takes `input`): switching it reruns nothing."""
+    return "--tokenized-cache results/tokenized" if config["tokenized_cache"] else ""
 
 
 def task_inputs(task):
@@ -100,20 +102,14 @@ def arch_config(arch):
 
 
 def base_id(arch):
-    return arch_config(arch)["base_model"]["id"]
+    return plan.base_id(config, arch)
 
 
-def top_k(arch):
-    return arch_config(arch).get("top_k", config["top_k"])
+def is_base(arch, model):
+    return plan.is_base(config, arch, model)
 
 
-def calibration_k(arch):
-    return arch_config(arch).get("calibration_k", config.get("calibration_k", 0))
-
-
-def listing_file(arch):
-    """Where the listing checkpoint writes the architecture's candidates.tsv."""
-    return f"{ARCH}/candidates.tsv".format(arch=arch)
+listing_file = plan.listing_file
 
 
 def listing_path(arch):
@@ -149,19 +145,13 @@ def _listing(path, mtime_ns):
 
 
 def candidate(arch, model):
+    """The model's listing row; None for the base."""
+    if is_base(arch, model):
+        return None
     try:
         return listed_candidates(arch)[model]
     except KeyError:
         raise ValueError(f"{arch}: no usable candidate stored as '{model}'") from None
-
-
-@functools.cache
-def base_name(arch):
-    return safe_name(base_id(arch))
-
-
-def is_base(arch, model):
-    return model == base_name(arch)
 
 
 def base_row(arch):
@@ -186,85 +176,34 @@ def _rows_by_id(path, mtime_ns):
 
 def model_revision(arch, model):
     if is_base(arch, model):
-        base = arch_config(arch)["base_model"]
-        if base.get("path"):
-            return base.get("revision", "auto")  # auto: the folder's content hash
-        # The listing resolved the configured revision (a branch, tag or sha) to its commit.
-        return base_row(arch).revision
+        listed = None if plan.local_base(config, arch) else base_row(arch).revision
+        return plan.base_revision(config, arch, listed)
     return candidate(arch, model).revision
+
+
+def model_id(arch, model):
+    return base_id(arch) if is_base(arch, model) else candidate(arch, model).model_id
 
 
 def base_listing_option(arch, model):
     """A baseline cell of a Hub base checks that the listing still pins the revision it was
     planned at (scripts/finetune.py --listing)."""
-    if not is_base(arch, model) or arch_config(arch)["base_model"].get("path"):
+    if not is_base(arch, model) or plan.local_base(config, arch):
         return ""
     return f"--listing {listing_file(arch)}"
 
 
 def model_dir(arch, model):
     """The folder holding a model's weights: a local folder, or the pinned Hub download."""
-    if is_base(arch, model) and arch_config(arch)["base_model"].get("path"):
-        return arch_config(arch)["base_model"]["path"]
-    if not is_base(arch, model) and candidate(arch, model).path:
-        return candidate(arch, model).path
-    return f"results/models/{model}/{model_revision(arch, model)}"
-
-
-def keeps_weights(arch, model):
-    """Whether a probed model keeps its weights: the base, a local folder (never deleted), or
-    every download with downloads.keep_unselected."""
-    if is_base(arch, model) or DOWNLOADS["keep_unselected"]:
-        return True
-    return bool(candidate(arch, model).path)
-
-
-def fetches_in_probe(arch, model):
-    """downloads.fetch: probe: the probe downloads its candidate itself into a scratch folder and
-    deletes it once scored, so the plan holds no download job per candidate. A folder a host
-    download made (fetch: host, or a run from before) stays the probe's input: its finished
-    probe is not planned again."""
-    if DOWNLOADS["fetch"] != "probe" or keeps_weights(arch, model):
-        return False
-    return not os.path.exists(model_dir(arch, model))
+    revision = model_revision(arch, model)
+    return plan.weights_folder(config, arch, model, revision, candidate(arch, model))
 
 
 def probe_model_input(arch, model):
-    return [] if fetches_in_probe(arch, model) else model_dir(arch, model)
-
-
-def probe_model_dir(arch, model, input):
-    """The folder the probe loads: its input, or the scratch folder it fetches into."""
-    if input.model:
-        return input.model
-    return f"{FETCH_ROOT}/{model}/{model_revision(arch, model)}"
-
-
-def disk_budget_options():
-    budget = DOWNLOADS["disk_budget_gb"]
-    return f"--disk-budget-gb {budget} --disk-ledger {LEDGER}" if budget else ""
-
-
-def download_budget_options(store, model):
-    """A host download for probing counts against the disk budget; the base's and the selected
-    candidates' (kept for their cells) do not."""
-    if store != "models" or any(
-        is_base(arch, model) for arch in config["architectures"]
-    ):
-        return ""
-    return disk_budget_options()
-
-
-def weight_options(arch, model, input):
-    """The probe's options to fetch the weights (fetch: probe) or to delete them once probed,
-    with what fetching them (again, for a probe that must run again) needs."""
-    if keeps_weights(arch, model):
-        return ""
-    source = arch_config(arch)["source"]
-    options = ["--delete-weights" if input.model else "--fetch"]
-    options += ["--endpoint", source.get("endpoint", "")]
-    options += ["--allow-pickle"] if source.get("allow_pickle") else []
-    return f"{shlex.join(options)} {disk_budget_options()}".strip()
+    """The probe's input folder; none when the probe fetches its candidate itself."""
+    folder = model_dir(arch, model)
+    row = candidate(arch, model)
+    return [] if plan.fetches_in_probe(config, row, os.path.exists(folder)) else folder
 
 
 def probe_options(wildcards, input):
@@ -274,11 +213,14 @@ def probe_options(wildcards, input):
     each for every job in the plan, 12,000 probes at 2,000 candidates per architecture.
     """
     arch, model = wildcards.arch, wildcards.model
+    folder = input.model or plan.scratch_folder(model, model_revision(arch, model))
     options = [
-        f"--model-dir {shlex.quote(probe_model_dir(arch, model, input))}",
+        f"--model-dir {shlex.quote(folder)}",
         f"--task-dir {os.path.dirname(input.task[0])}",
         tokenized_cache(wildcards, input),
-        weight_options(arch, model, input),
+        plan.probe_weight_options(
+            config, arch, candidate(arch, model), bool(input.model)
+        ),
     ]
     return " ".join(option for option in options if option)
 
@@ -295,28 +237,23 @@ def cell_options(wildcards, input):
 
 
 def finetune_model_dir(arch, model):
-    """A selected candidate whose weights were deleted after probing, or fetched by its probe, is
-    downloaded again (a folder that still has them, as in runs made before the deletion, is used
-    as it is)."""
+    """The folder a cell loads (plan.finetune_weights_folder)."""
     folder = model_dir(arch, model)
-    if keeps_weights(arch, model) or (
-        os.path.exists(folder) and not weights_deleted(folder)
-    ):
-        return folder
-    return f"results/selected/{model}/{model_revision(arch, model)}"
+    usable = os.path.exists(folder) and not weights_deleted(folder)
+    revision = model_revision(arch, model)
+    return plan.finetune_weights_folder(
+        config, folder, candidate(arch, model), revision, usable
+    )
 
 
 def download_source(model):
-    """The source settings of the architecture that lists `model` (its base, or a candidate
-    of a finished listing): downloads use its endpoint, as listing did."""
-    for arch in config["architectures"]:
-        if is_base(arch, model):
-            return {**arch_config(arch)["source"], "allow_pickle": True}
-    for arch in config["architectures"]:
-        listing = listing_file(arch)
-        if os.path.exists(listing) and model in listed_candidates(arch):
-            return arch_config(arch)["source"]
-    return {}
+    """The source settings of the architecture that lists `model` (plan.download_source)."""
+    listed = {
+        arch: listed_candidates(arch)
+        for arch in config["architectures"]
+        if os.path.exists(listing_file(arch))
+    }
+    return plan.download_source(config, model, listed)
 
 
 def selected_models(arch):
@@ -326,33 +263,15 @@ def selected_models(arch):
 
 
 def probe_files(arch):
-    return expand(
-        f"{ARCH}/probe/{{model}}.json",
-        arch=arch,
-        model=list(listed_candidates(arch)),
-    )
+    return plan.probe_files(arch, listed_candidates(arch))
 
 
 def baseline_cells(arch):
-    """Known before any probing: the baseline starts while candidates are still probed."""
-    return expand(
-        f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
-        arch=arch,
-        model=safe_name(base_id(arch)),
-        task=config["targets"],
-        seed=config["baseline_seeds"],
-    )
+    return plan.baseline_cells(config, arch)
 
 
 def candidate_cells(arch):
-    """Known once the top-k and the calibration sample are drawn (a checkpoint)."""
-    return expand(
-        f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
-        arch=arch,
-        model=selected_models(arch),
-        task=config["targets"],
-        seed=config["seeds"],
-    )
+    return plan.candidate_cells(config, arch, selected_models(arch))
 
 
 def all_baseline_cells():
@@ -368,7 +287,8 @@ def all_candidate_results():
 
 
 def zoo_settings(*keys, **extra):
-    return as_json({**{key: ZOO[key] for key in keys}, **extra})
+    zoo = RECORDED["demo_zoo"]
+    return as_json({**{key: zoo[key] for key in keys}, **extra})
 
 
 def zoo_models():

@@ -12,22 +12,18 @@ rule finetune:
     retries: attempts("finetune") - 1
     conda:
         "../envs/workflow.yaml"
-    threads: job_resources("finetune", "threads", 1)
+    threads: job_resources("finetune", "threads")
     resources:
-        gpu=job_resources("finetune", "gpu", 1),
-        mem_mb=job_resources("finetune", "mem_mb", 16000),
-        runtime=job_resources("finetune", "runtime", 240),
+        gpu=job_resources("finetune", "gpu"),
+        mem_mb=job_resources("finetune", "mem_mb"),
+        runtime=job_resources("finetune", "runtime"),
         attempt=this_attempt,
         attempts=attempts("finetune"),
     params:
-        model_id=lambda w: (
-            base_id(w.arch)
-            if is_base(w.arch, w.model)
-            else candidate(w.arch, w.model).model_id
-        ),
+        model_id=lambda w: model_id(w.arch, w.model),
         role=lambda w: "baseline" if is_base(w.arch, w.model) else "candidate",
         revision=lambda w: model_revision(w.arch, w.model),
-        settings=as_json({**config["finetune"], "device": config["device"]}),
+        settings=as_json({**RECORDED["finetune"], "device": config["device"]}),
         # The task, the tokenized cache, the listing a baseline checks: derived from the input,
         # so not rerun triggers (cell_options says more).
         options=cell_options,

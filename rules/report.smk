@@ -57,8 +57,8 @@ rule aggregate:
     params:
         base_id=lambda w: base_id(w.arch),
         # Cells count only at the revision the run uses now (validation.py).
-        base_revision=lambda w: model_revision(w.arch, safe_name(base_id(w.arch))),
-        base_dir=lambda w: model_dir(w.arch, safe_name(base_id(w.arch))),
+        base_revision=lambda w: model_revision(w.arch, plan.base_name(config, w.arch)),
+        base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),
         arch_dir=lambda w, input: os.path.dirname(input.candidates),
         out_dir=lambda w, output: os.path.dirname(output.tables[0]),
         settings=as_json({k: config[k] for k in ("targets", "seeds", "baseline_seeds")}),
@@ -100,7 +100,7 @@ rule render:
             f"{arch}={os.path.dirname(path)}"
             for arch, path in zip(config["architectures"], input.tables)
         ],
-        settings=as_json(config),
+        settings=as_json(RECORDED),
         zoo=f"--zoo-models {ZOO_DIR}/models" if ZOO.get("enabled") else "",
     shell:
         "python scripts/render.py --settings {params.settings:q} --tables {params.tables} "
@@ -134,7 +134,7 @@ rule model_cards:
             f"{arch}={os.path.dirname(path)}"
             for arch, path in zip(config["architectures"], input.tables)
         ],
-        settings=as_json(config),
+        settings=as_json(RECORDED),
     shell:
         "python scripts/model_cards.py --settings {params.settings:q} --tables {params.tables} "
         "--out-dir {output} > {log} 2>&1"
@@ -150,8 +150,8 @@ rule propose_model_cards:
     conda:
         "../envs/workflow.yaml"
     params:
-        settings=as_json(config.get("card_pr", {})),
-        site_url=config.get("site_url", ""),
+        settings=as_json(config["card_pr"]),
+        site_url=config["site_url"],
     shell:
         # printed and logged; pipefail: the job fails when the script does
         "set -o pipefail; python scripts/propose_model_cards.py --cards {input} "

@@ -1,10 +1,9 @@
-"""Write a run archive, archives/<name>.tar.gz (model_recycling/archive.py): `make archive`."""
+"""Write a run archive, archives/<name>.tar.gz (model_recycling/runtime/archive.py):
+`make archive`."""
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from model_recycling import archive
+from model_recycling.runtime.archive import archive_job
 
 
 def main() -> None:
@@ -17,17 +16,8 @@ def main() -> None:
     parser.add_argument("--wheels", action="store_true", help="add a wheelhouse of the lock")
     parser.add_argument("--image", help="add this image (podman save), e.g. its tag")
     parser.add_argument("--allow-dirty", action="store_true", help="archive HEAD anyway")
-    args = parser.parse_args()
-    source = Path(args.source or args.workdir)
-    name = args.name or archive.default_name(source, args.config)
-    dest = Path(args.out_dir) / f"{name}.tar.gz"
-    wheels = archive.wheelhouse(source / "requirements.lock") if args.wheels else None
-    with tempfile.TemporaryDirectory() as tmp:
-        image = archive.save_image(args.image, Path(tmp) / "image.tar") if args.image else None
-        index = archive.write_archive(
-            dest, Path(args.workdir), Path(args.config), source, wheels, image, args.allow_dirty
-        )
-    print(f"{dest}: {len(index['members'])} files, commit {index['commit']}")
+    a = parser.parse_args()
+    archive_job(a.config, a.workdir, a.source, a.name, a.out_dir, a.wheels, a.image, a.allow_dirty)
 
 
 if __name__ == "__main__":

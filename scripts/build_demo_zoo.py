@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from model_recycling import demo_zoo
+from model_recycling.demo.zoo import build_part
 
 
 def main() -> None:
@@ -14,16 +14,8 @@ def main() -> None:
     parser.add_argument("--base", help="base model folder (intermediate, decoys)")
     parser.add_argument("--lexicon", help="lexicon.json (base)")
     parser.add_argument("--task-dir", help="prepared source task (intermediate)")
-    args = parser.parse_args()
-    s = args.settings
-    if args.part == "tasks":
-        demo_zoo.write_tasks(args.out, s["tasks"], s["seed"])
-    elif args.part == "base":
-        demo_zoo.build_base(args.out, args.lexicon, s["base_model"], s["pretrain_steps"], s["seed"])
-    elif args.part == "intermediate":
-        demo_zoo.build_intermediate(args.base, args.task_dir, s["finetune"], s["seed"], args.out)
-    else:
-        demo_zoo.build_decoys(args.base, args.out, s["seed"])
+    a = parser.parse_args()
+    build_part(a.part, a.settings, a.out, a.base, a.lexicon, a.task_dir)
 
 
 if __name__ == "__main__":

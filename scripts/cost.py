@@ -1,24 +1,17 @@
 """What a run will cost before it runs: jobs per stage, hours per stage and download volume, for a
-config and its listings (model_recycling/cost.py says what each figure rests on)."""
+config and its listings (model_recycling/runtime/cost.py says what each figure rests on)."""
 
 import argparse
-import json
-from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
-
-from model_recycling.cost import estimate, load_sizes, report
-
-REPO = Path(__file__).resolve().parents[1]
+from model_recycling.runtime.cost import cost_job
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--configfile", default="config.yaml")
     parser.add_argument("--root", default=".", help="the run's folder (holding results/)")
-    parser.add_argument("--bench", default=str(REPO / "benchmarks/results.json"))
-    parser.add_argument("--sizes", default=str(REPO / "resources/tasks/protocol_sizes.yaml"))
+    parser.add_argument("--bench", help="default: benchmarks/results.json")
+    parser.add_argument("--sizes", help="default: resources/tasks/protocol_sizes.yaml")
     parser.add_argument(
         "--assume-candidates", type=int, help="usable candidates per architecture not listed yet"
     )
@@ -27,20 +20,10 @@ def main() -> None:
     )
     parser.add_argument("--device", default="this machine's CPU (make bench)")
     parser.add_argument("--json", help="also write the estimate here")
-    args = parser.parse_args()
-    config = yaml.safe_load(Path(args.configfile).read_text())
-    validate(config, str(REPO / "schemas/config.schema.yaml"))  # fills the defaults
-    bench = json.loads(Path(args.bench).read_text())
-    try:
-        result = estimate(
-            config, Path(args.root), bench, load_sizes(Path(args.sizes)), args.assume_candidates
-        )
-    except (FileNotFoundError, ValueError) as err:
-        raise SystemExit(f"cost: {err}") from None
-    print(f"{args.configfile}:")
-    print(report(result, args.speedup, args.device))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    a = parser.parse_args()
+    cost_job(
+        a.configfile, a.root, a.bench, a.sizes, a.assume_candidates, a.speedup, a.device, a.json
+    )
 
 
 if __name__ == "__main__":

@@ -2,11 +2,8 @@
 
 import argparse
 import json
-import sys
 
-from model_recycling.guard import TEMPORARY_FAILURE
-from model_recycling.jobs import finetune_cell
-from model_recycling.sources import base_moved
+from model_recycling.finetuning.cell import cell_job
 
 
 def main() -> None:
@@ -21,24 +18,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
-        "--tokenized-cache", help="folder of the tokenized cache (model_recycling/tokenized.py)"
+        "--tokenized-cache",
+        help="folder of the tokenized cache (model_recycling/tasks/tokenized.py)",
     )
     parser.add_argument("--out", required=True)
     parser.add_argument(
         "--listing", help="a baseline cell: the listing that pins the base's revision (checked)"
     )
     a = parser.parse_args()
-    moved = a.listing and base_moved(a.listing, a.model_id, a.revision)
-    if moved:  # the listing was redone after this cell was planned: the next run plans it anew
-        print(moved, file=sys.stderr)
-        sys.exit(TEMPORARY_FAILURE)
-    record = finetune_cell(
+    cell_job(
         a.arch, a.model_id, a.role, a.model_dir, a.revision, a.task_dir, a.settings, a.seed, a.out,
-        a.threads, a.tokenized_cache,
+        a.threads, a.tokenized_cache, a.listing,
     )  # fmt: skip
-    print(
-        f"{a.model_id} {record['task']} seed {a.seed}: {record['status']} score={record['score']}"
-    )
 
 
 if __name__ == "__main__":

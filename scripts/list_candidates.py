@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from model_recycling.sources import list_candidates, write_candidates
+from model_recycling.listing.sources import list_job
 
 
 def main() -> None:
@@ -12,13 +12,7 @@ def main() -> None:
     parser.add_argument("--cache", required=True, help="listing cache (Hub sources)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    candidates = list_candidates(args.arch, args.cache)
-    write_candidates(args.out, candidates)
-    kept = sum(c.status == "ok" for c in candidates)
-    print(f"{len(candidates)} models listed, {kept} kept, {len(candidates) - kept} excluded")
-    for c in candidates:
-        if c.status != "ok":
-            print(f"excluded {c.model_id}: {c.reason}")
+    list_job(args.arch, args.cache, args.out)
 
 
 if __name__ == "__main__":

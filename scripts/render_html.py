@@ -2,7 +2,7 @@
 
 import argparse
 
-from model_recycling.html_site import render_html_site
+from model_recycling.pages.html import render_html_site
 
 
 def main() -> None:

@@ -1,10 +1,9 @@
 """Unpack a run archive into a new folder and, when it has a wheelhouse, install its
-environment there offline (model_recycling/archive.py): `make restore`."""
+environment there offline (model_recycling/runtime/archive.py): `make restore`."""
 
 import argparse
-from pathlib import Path
 
-from model_recycling import archive
+from model_recycling.runtime.archive import restore_job
 
 
 def main() -> None:
@@ -12,14 +11,8 @@ def main() -> None:
     parser.add_argument("archive")
     parser.add_argument("dest", help="a new (or empty) folder")
     parser.add_argument("--no-install", action="store_true", help="only unpack")
-    args = parser.parse_args()
-    dest = Path(args.dest)
-    index = archive.restore(Path(args.archive), dest)
-    print(f"{dest}: {len(index['members'])} files checked, commit {index['commit']}")
-    if (dest / "wheelhouse").is_dir() and not args.no_install:
-        venv = archive.offline_install(dest)
-        print(f"installed from {dest}/wheelhouse into {venv} (no index)")
-    print(f"then: cd {dest} && .venv/bin/snakemake --configfile {index['config']} -n")
+    a = parser.parse_args()
+    restore_job(a.archive, a.dest, install=not a.no_install)
 
 
 if __name__ == "__main__":

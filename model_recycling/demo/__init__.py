@@ -1,0 +1,1 @@
+"""The demo zoo: a synthetic language, its tasks, and tiny models built from it."""

@@ -1,0 +1,2 @@
+"""Getting candidates' weights: downloads, the disk and its budget, and a probe's weights from
+fetch to deletion."""

@@ -1,0 +1,1 @@
+"""Models: their files, architecture facts, safe loading, batching and devices."""

@@ -1,0 +1,356 @@
+"""Markdown pages in the reference site's structure (Jekyll, theme just-the-docs): a home page
+with the best model per architecture, a Rankings page, per architecture a ranking page and a
+baseline page, per model a gain page with a chart, and an FAQ generated from the config that ran.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from model_recycling.io import atomic_write_json, atomic_write_text, read_json
+from model_recycling.pages.candidates import render_candidates
+from model_recycling.pages.charts import gain_chart_svg
+from model_recycling.pages.demo import render_demo_page
+from model_recycling.pages.escaping import code, link, text
+from model_recycling.pages.markdown import (
+    arch_page_front_matter,
+    fmt,
+    front_matter,
+    gain_page_path,
+    md_table,
+)
+from model_recycling.pages.proxies import proxy_summary_table, render_judgement_pages
+from model_recycling.pages.rankings import (
+    cite_page,
+    full_ranking_page,
+    home_order,
+    tested_so_far,
+    top_ranking_page,
+)
+from model_recycling.provenance import code_version, package_versions
+from model_recycling.tasks.prepare import PROTOCOLS, resolve_protocol
+
+# GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
+JEKYLL_CONFIG = """title: Model recycling
+description: The best base model per architecture, among the finetuned models.
+remote_theme: just-the-docs/just-the-docs
+plugins:
+  - jekyll-remote-theme
+search_enabled: true
+"""
+DATA_FILES = (
+    "ranking.csv", "baseline.csv", "gains.csv", "cells.csv", "probes.csv", "invalid.csv",
+    "candidates.csv", "proxies.csv",
+)  # fmt: skip
+
+
+def render_job(settings: dict, tables: dict, task_metas: list, out_dir, zoo_models=None):
+    """The render rule. settings: the config; tables: architecture -> its tables folder (with
+    counts.json); task_metas: the targets' meta.json paths; zoo_models: the demo zoo's model
+    folders, for its page."""
+    settings = {**settings, "task_meta": {m["task"]: m for m in map(read_json, task_metas)}}
+    archs = {
+        arch: {
+            "base_id": settings["architectures"][arch]["base_model"]["id"],
+            "tables_dir": tables_dir,
+            "counts": read_json(Path(tables_dir) / "counts.json"),
+        }
+        for arch, tables_dir in tables.items()
+    }
+    render_site(out_dir, archs, settings)
+    if zoo_models:
+        render_demo_page(out_dir, settings, zoo_models)
+
+
+def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
+    """The per-task gain chart, as SVG written directly (model_recycling/charts.py)."""
+    atomic_write_text(path, gain_chart_svg(gains, title), durable=False)
+
+
+def render_site(out_dir, archs: dict, settings: dict) -> None:
+    """archs: name -> {"base_id", "tables_dir", "counts"}; settings: the config that ran plus
+    task metas (settings["task_meta"][task])."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = settings["targets"]
+    top_n = settings["ranking_top_n"]
+    summaries, proxy_rows, tested_total, probed_total = [], [], 0, 0
+    for order, (arch, info) in enumerate(sorted(archs.items()), start=1):
+        tables = Path(info["tables_dir"])
+        baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
+        ranking = pd.read_csv(tables / "ranking.csv")
+        gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
+        invalid = pd.read_csv(tables / "invalid.csv", keep_default_na=False)
+        data_dir = out / "data" / arch
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for name in DATA_FILES:
+            shutil.copyfile(tables / name, data_dir / name)
+        tested_total += len(ranking)
+        probed_total += info["counts"]["probed"]
+
+        atomic_write_text(
+            out / f"{arch}_table.md",
+            top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n),
+        )
+        atomic_write_text(
+            out / f"{arch}_full_ranking.md",
+            full_ranking_page(arch, info, ranking, baseline, tasks),
+        )
+        _baseline_page(out, arch, info, baseline, tasks)
+        render_candidates(
+            out, arch, info["base_id"], tables,
+            arch_page_front_matter(arch, f"{arch} all probed models", 2),
+        )  # fmt: skip
+        for _, row in ranking.iterrows():
+            _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
+        proxy_rows.append(
+            render_judgement_pages(out, arch, info, ranking, baseline, settings, order)
+        )
+        summaries.append(_home_summary(arch, info, ranking, baseline))
+
+    atomic_write_text(
+        out / "index.md",
+        _home_page(home_order(summaries), tested_total, probed_total, settings)
+        + "\n## How well the probe ranked\n\n"
+        + proxy_summary_table(proxy_rows)
+        + "\nPer architecture: each proxy's correlation with the final average, regret and "
+        "recall, on the proxy-quality page linked above.\n",
+    )
+    atomic_write_json(out / "manifest.json", run_manifest(archs, settings))
+    _rankings_page(out, archs)
+    atomic_write_text(out / "faq.md", faq_page(settings))
+    atomic_write_text(out / "cite.md", cite_page(3))
+    atomic_write_text(out / "_config.yml", JEKYLL_CONFIG)
+
+
+def _home_summary(arch, info, ranking, baseline) -> dict:
+    """One home-table row, with the gain that orders the rows (rankings.home_order)."""
+    base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
+    base_avg, ranking_cell = fmt(baseline.loc["avg", "mean"]), link("link", f"{arch}_table.md")
+    if not len(ranking):
+        row = [base_cell, "none fully tested yet", "", base_avg, "", ranking_cell]
+        return {"arch": arch, "gain": None, "row": row}
+    best = ranking.iloc[0]
+    best_cell = link(best.model_id, gain_page_path(arch, best.model_id))
+    row = [base_cell, best_cell, fmt(best.avg), base_avg, fmt(best.gain_avg), ranking_cell]
+    return {"arch": arch, "gain": float(best.gain_avg), "row": row}
+
+
+def run_manifest(archs: dict, settings: dict) -> dict:
+    """What made this run, in one file: code, config, packages, model revisions, task data."""
+    models = {}
+    for arch, info in sorted(archs.items()):
+        cells = pd.read_csv(Path(info["tables_dir"]) / "cells.csv")
+        cells = cells[cells.invalid.isna()]  # an invalid record's revision made nothing here
+        pairs = cells[["model_id", "model_revision"]].drop_duplicates().itertuples(index=False)
+        models[arch] = {model_id: revision for model_id, revision in pairs}
+    config = {k: v for k, v in settings.items() if k != "task_meta"}
+    return {
+        "code_version": code_version(),
+        "packages": package_versions(),
+        "config": config,
+        "seeds": {"candidates": config["seeds"], "baseline": config["baseline_seeds"]},
+        "model_revisions": models,
+        "task_fingerprints": {
+            t: m["fingerprint"] for t, m in sorted(settings["task_meta"].items())
+        },
+    }
+
+
+def _home_page(summaries, tested_total, probed_total, settings) -> str:
+    table = md_table(
+        ["Pretrained", "Best model", "Avg.", "Pretrained Avg.", "Gain", "Ranking"],
+        [summary["row"] for summary in summaries],
+        ["l", "l", "r", "r", "r", "l"],
+    )
+    n_tasks = len(settings["targets"])
+    return (
+        front_matter(
+            "Home", 0, extra='description: "Model recycling - the best model per architecture."\n'
+        )
+        + "# Welcome to the model-recycling page\n\n"
+        "Hardly anyone trains from scratch anymore, we all finetune over a pretrained model.\n\n"
+        "[Research](https://arxiv.org/abs/2211.00107) shows that some finetuned models are better "
+        "base models than the pretrained models themselves.\n\n"
+        "This page presents the best models to start from for a given architecture and size. "
+        "Every finetuned candidate is ranked cheaply with a linear probe; the top-ranked ones and "
+        f"the pretrained model are then finetuned on {n_tasks} target tasks, and we report each "
+        "base model's average.\n\n"
+        + tested_so_far(tested_total, probed_total)
+        + "## Best models per architecture\n<br>\n\n"
+        "Ordered by the best model's gain over its pretrained model.\n\n" + table + "\n<br>\n\n"
+        "To learn more see the [FAQ](faq.md). Detailed results per architecture: "
+        "[Rankings](Rankings.md). What made these results: [manifest](manifest.json). "
+        "To cite: [Cite](cite.md).\n"
+    )
+
+
+def _rankings_page(out: Path, archs: dict) -> None:
+    lines = [front_matter("Rankings", 1, extra="has_children: true\n"), "# Rankings\n\n"]
+    for arch, info in sorted(archs.items()):
+        counts = info["counts"]
+        lines.append(
+            f"- {link(arch, f'{arch}_table.md')} (base: {text(info['base_id'])}): "
+            f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
+            f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
+            f"{counts['tested']} fully tested{_invalid_note(counts)} "
+            f"({link('full ranking', f'{arch}_full_ranking.md')}, "
+            f"{link('all probed models', f'{arch}_candidates.md')}, "
+            f"{link('proxy quality', f'{arch}_proxy_quality.md')}, "
+            f"{link('best base per task', f'{arch}_per_task.md')})\n"
+        )
+    atomic_write_text(out / "Rankings.md", "".join(lines))
+
+
+def _invalid_note(counts: dict) -> str:
+    n = counts.get("invalid", 0)
+    return f", {n} invalid record{'s' if n != 1 else ''}" if n else ""
+
+
+def _baseline_page(out, arch, info, baseline, tasks) -> None:
+    rows = [
+        [
+            t,
+            fmt(baseline.loc[t, "mean"]),
+            fmt(baseline.loc[t, "std"]),
+            int(baseline.loc[t, "n_seeds"]),
+        ]
+        for t in [*tasks, "avg"]
+    ]
+    page = (
+        arch_page_front_matter(arch, f"{arch} baseline", 0)
+        + f"# {text(info['base_id'])}: pretrained baseline\n\n"
+        "Mean and standard deviation over the baseline seeds (x100). For `avg`, the standard "
+        "deviation is that of the per-seed averages.\n\n"
+        + md_table(["task", "mean", "std", "seeds"], rows, ["l", "r", "r", "r"])
+        + f"\nDownload: [baseline](data/{arch}/baseline.csv).\n"
+    )
+    atomic_write_text(out / f"{arch}_pretrain_scores_table.md", page)
+
+
+def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
+    path = out / gain_page_path(arch, row.model_id)
+    chart = path.with_suffix(".svg")
+    gain_chart(gains, f"{row.model_id} vs {info['base_id']}", chart)
+    scores, means, gain = row.to_dict(), baseline["mean"].to_dict(), gains.to_dict()  # fast
+    rows = [
+        [t, fmt(scores[t]), fmt(means[t]), fmt(gain[t])]
+        for t in sorted(gain, key=gain.get, reverse=True)  # biggest gain first, as the chart
+    ]
+    page = (
+        front_matter(row.model_id, 100, extra="nav_exclude: true\n") + f"# {text(row.model_id)}\n\n"
+        f"Revision {code(row.revision)}, as a base model instead of {text(info['base_id'])}: "
+        f"average {fmt(row.avg)} vs {fmt(baseline.loc['avg', 'mean'])} "
+        f"(gain {fmt(row.gain_avg)}).\n\n"
+        f"![per-task gain over the pretrained baseline]({chart.name})\n\n"
+        + md_table(["task", "score", "baseline", "gain"], rows, ["l", "r", "r", "r"])
+    )
+    atomic_write_text(path, page, durable=False)  # one per tested model: thousands
+
+
+DEV_METHOD_TEXT = {
+    "stratified": "a seeded random sample in which each class keeps its share of train "
+    "(regression: a plain seeded sample)",
+    "ends": "half from each end of train (the reference's rule)",
+}
+INPUT_ENCODING_TEXT = {
+    "segments": "the first input field is segment A and the other fields, joined by the "
+    "tokenizer's separator, segment B; the longer one is cut first to fit `max_length` tokens",
+    "joined": "all input fields are joined with the literal ` <SEP> ` into one sequence, cut at "
+    "`max_length` tokens from the right (the reference's encoding)",
+}
+
+
+def _holdout_rule(rule: dict) -> str:
+    return (
+        f"{rule['large_size']:,} examples when train has at least {rule['large_threshold']:,} "
+        f"examples, else {rule['small_fraction']:.0%} of it: {DEV_METHOD_TEXT[rule['method']]}"
+    )
+
+
+def _protocol_section(settings: dict) -> str:
+    """What `protocol` ran and what it means; an explicit dev_holdout.method is named."""
+    protocol = settings["protocol"]
+    rule, encoding = resolve_protocol(protocol, settings["dev_holdout"])
+    own_method = PROTOCOLS[protocol]["dev_method"]
+    override = (
+        f" (`dev_holdout.method: {rule['method']}` in the config, instead of the protocol's "
+        f"`{own_method}`)"
+        if rule["method"] != own_method
+        else ""
+    )
+    meaning = (
+        "the reference's choices, to reproduce its numbers"
+        if protocol == "reference"
+        else "where it differs from the reference on purpose, so that the dev set can select "
+        "a checkpoint; `protocol: reference` reproduces the reference's choices"
+    )
+    return (
+        f"## Which protocol ran?\n`protocol: {protocol}`: {meaning}.\n\n"
+        f"- Dev set (early stopping, checkpoint choice): {_holdout_rule(rule)}{override}; a task "
+        "that declares a dev split uses it. A classification dev set of a single class stops "
+        "the task's preparation.\n"
+        f"- Inputs: {INPUT_ENCODING_TEXT[encoding]}.\n\n"
+    )
+
+
+def _dev_cell(meta: dict) -> str:
+    """Dev size, and per class in the task's label order (recorded at preparation)."""
+    counts = (meta.get("label_counts") or {}).get("dev")
+    per_class = f" ({' / '.join(str(n) for n in counts.values())})" if counts else ""
+    return f"{meta['sizes']['dev']}{per_class}"
+
+
+def faq_page(settings: dict) -> str:
+    hp, probe = settings["finetune"], settings["probe"]
+    task_rows = []
+    for task in settings["targets"]:
+        meta = settings["task_meta"][task]
+        spec = meta["spec"]
+        split = (
+            spec["eval_split"]
+            if isinstance(spec["eval_split"], str)
+            else "+".join(spec["eval_split"])
+        )
+        task_rows.append(
+            [
+                task,
+                spec["dataset"] + (f" / {spec['config']}" if spec["config"] else ""),
+                f"{split} ({meta['sizes']['eval']})",
+                meta["sizes"]["train"],
+                _dev_cell(meta),
+                meta["metric"],
+            ]
+        )
+    hp_rows = [[key, value] for key, value in sorted(hp.items())]
+    return (
+        front_matter("FAQ", 2)
+        + "# FAQ\n\nEverything on this page is generated from the configuration that produced the "
+        "results.\n\n"
+        "## How are models chosen and ranked?\n"
+        f"Each finetuned candidate of an architecture is scored by a linear probe: the encoder is "
+        f"frozen, features are mean-pooled ({probe['pooling']}), and a logistic-regression head is "
+        f"fitted on `{probe['task']}` and scored by accuracy on its evaluation split. The top "
+        f"{settings['top_k']} candidates per architecture and the pretrained model are then fully "
+        f"finetuned on every target task. Candidates run with seeds {settings['seeds']}; the "
+        f"baseline with {len(settings['baseline_seeds'])} seeds {settings['baseline_seeds']}.\n\n"
+        "## What is the gain?\n"
+        "`gain(m, t) = score(m, t) - mean baseline score(t)`; `avg` is the unweighted mean over "
+        "the tasks, x100. Accuracy for classification, Spearman correlation for regression.\n\n"
+        "## Finetuning hyperparameters\n"
+        + md_table(["setting", "value"], hp_rows, ["l", "l"])
+        + "\nAdamW with a linear schedule; early stopping on a dev set held out of the training "
+        "split (see below); the best dev checkpoint is scored.\n\n"
+        + _protocol_section(settings)
+        + "## Tasks\n"
+        + md_table(
+            ["task", "dataset", "evaluated on (n)", "train", "dev (per class)", "metric"],
+            task_rows,
+            ["l", "l", "l", "r", "r", "l"],
+        )
+        + "\ndev (per class): the dev set's size, and its examples per class in the order of the "
+        "task's labels.\n"
+    )

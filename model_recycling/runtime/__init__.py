@@ -1,0 +1,2 @@
+"""Running the workflow: the plan, job guards, GPU slots, resuming, archives and the cost
+estimate."""

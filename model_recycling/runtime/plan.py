@@ -1,0 +1,206 @@
+"""The planning policy: pure functions of the validated config and a listing that say which folder
+holds a model's weights, who fetches them, what is deleted when, which models and seeds are
+finetuned and what each job is told. The rules (rules/common.smk) and the cost estimate (cost.py)
+both call them, so the estimate cannot drift from the plan.
+
+Nothing here reads the disk: where a decision depends on what a run left behind (a folder a host
+download made, weights deleted after probing), the caller says so in an argument.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from model_recycling.fetching.budget import LEDGER
+from model_recycling.fetching.disk import FETCH_ROOT
+from model_recycling.listing.candidates import Candidate
+from model_recycling.naming import safe_name
+
+ARCH_DIR = "results/architectures/{arch}"
+CELL = ARCH_DIR + "/cells/{model}/{task}/seed{seed}.json"
+PROBE = ARCH_DIR + "/probe/{model}.json"
+
+
+def arch_config(config: dict, arch: str) -> dict:
+    return config["architectures"][arch]
+
+
+def base_id(config: dict, arch: str) -> str:
+    return arch_config(config, arch)["base_model"]["id"]
+
+
+def base_name(config: dict, arch: str) -> str:
+    """The base's folder name."""
+    return safe_name(base_id(config, arch))
+
+
+def is_base(config: dict, arch: str, model: str) -> bool:
+    return model == base_name(config, arch)
+
+
+def local_base(config: dict, arch: str) -> bool:
+    """A base given as a local folder (else downloaded from the Hub at its listed revision)."""
+    return bool(arch_config(config, arch)["base_model"].get("path"))
+
+
+def top_k(config: dict, arch: str) -> int:
+    return arch_config(config, arch).get("top_k", config["top_k"])
+
+
+def calibration_k(config: dict, arch: str) -> int:
+    return arch_config(config, arch).get("calibration_k", config["calibration_k"])
+
+
+def listing_file(arch: str) -> str:
+    """Where the listing checkpoint writes the architecture's candidates.tsv."""
+    return f"{ARCH_DIR}/candidates.tsv".format(arch=arch)
+
+
+# --- revisions and folders -------------------------------------------------------------------
+
+
+def base_revision(config: dict, arch: str, listed_revision: str | None) -> str:
+    """A local base: its configured revision, or "auto" (the folder's content hash, computed by
+    the job). A Hub base: the commit its configured revision resolved to at listing
+    (`listed_revision`, the base's row in candidates.tsv)."""
+    base = arch_config(config, arch)["base_model"]
+    if base.get("path"):
+        return base.get("revision", "auto")
+    return listed_revision
+
+
+def weights_folder(config: dict, arch: str, model: str, revision: str, candidate=None) -> str:
+    """The folder holding a model's weights: a local folder, or the pinned Hub download.
+    candidate: the model's listing row (None for the base)."""
+    if candidate is None and local_base(config, arch):
+        return arch_config(config, arch)["base_model"]["path"]
+    if candidate is not None and candidate.path:
+        return candidate.path
+    return f"results/models/{model}/{revision}"
+
+
+def keeps_weights(config: dict, candidate: Candidate | None) -> bool:
+    """Whether a probed model keeps its weights: the base (candidate None), a local folder (never
+    deleted), or every download with downloads.keep_unselected."""
+    if candidate is None or config["downloads"]["keep_unselected"]:
+        return True
+    return bool(candidate.path)
+
+
+def fetches_in_probe(config: dict, candidate: Candidate | None, downloaded: bool) -> bool:
+    """downloads.fetch: probe: the probe downloads its candidate itself into a scratch folder
+    and deletes it once scored, so the plan holds no download job per candidate. A folder a host
+    download made (`downloaded`: fetch: host, or a run from before) stays the probe's input: its
+    finished probe is not planned again."""
+    if config["downloads"]["fetch"] != "probe" or keeps_weights(config, candidate):
+        return False
+    return not downloaded
+
+
+def scratch_folder(model: str, revision: str) -> str:
+    """Where a fetching probe downloads its candidate."""
+    return f"{FETCH_ROOT}/{model}/{revision}"
+
+
+def finetune_weights_folder(
+    config: dict, folder: str, candidate: Candidate | None, revision: str, usable: bool
+) -> str:
+    """The folder a cell loads. A selected candidate whose weights were deleted after probing,
+    or fetched by its probe (`usable` False: the probe's folder is gone or holds no weights), is
+    downloaded again into results/selected/; a folder that still has them is used as it is."""
+    if keeps_weights(config, candidate) or usable:
+        return folder
+    return f"results/selected/{safe_name(candidate.model_id)}/{revision}"
+
+
+# --- job options -----------------------------------------------------------------------------
+
+
+def disk_budget_options(config: dict) -> str:
+    budget = config["downloads"]["disk_budget_gb"]
+    return f"--disk-budget-gb {budget} --disk-ledger {LEDGER}" if budget else ""
+
+
+def download_budget_options(config: dict, store: str, model: str) -> str:
+    """A host download for probing counts against the disk budget; the base's and the selected
+    candidates' (kept for their cells) do not."""
+    if store != "models" or any(is_base(config, arch, model) for arch in config["architectures"]):
+        return ""
+    return disk_budget_options(config)
+
+
+def probe_weight_options(config: dict, arch: str, candidate: Candidate, has_input: bool) -> str:
+    """The probe's options to fetch the weights (no input folder: fetch: probe) or to delete
+    them once probed, with what fetching them (again, for a probe that must run again) needs."""
+    if keeps_weights(config, candidate):
+        return ""
+    source = arch_config(config, arch)["source"]
+    options = ["--delete-weights" if has_input else "--fetch"]
+    options += ["--endpoint", source.get("endpoint", "")]
+    options += ["--allow-pickle"] if source["allow_pickle"] else []
+    return f"{shlex.join(options)} {disk_budget_options(config)}".strip()
+
+
+def download_source(config: dict, model: str, listed: dict) -> dict:
+    """The source settings a download of `model` uses (its architecture's endpoint, as listing
+    did): the base's (trusted with pickle weights), or those of the architecture whose listing
+    holds it. listed: architecture -> the folder names of its usable candidates, for the
+    architectures listed so far."""
+    for arch in config["architectures"]:
+        if is_base(config, arch, model):
+            return {**arch_config(config, arch)["source"], "allow_pickle": True}
+    for arch, names in listed.items():
+        if model in names:
+            return arch_config(config, arch)["source"]
+    return {}
+
+
+# --- what is finetuned -----------------------------------------------------------------------
+
+
+def probe_files(arch: str, models) -> list:
+    return [PROBE.format(arch=arch, model=model) for model in models]
+
+
+def cells(arch: str, models, tasks, seeds) -> list:
+    return [
+        CELL.format(arch=arch, model=model, task=task, seed=seed)
+        for model in models
+        for task in tasks
+        for seed in seeds
+    ]
+
+
+def baseline_cells(config: dict, arch: str) -> list:
+    """Known before any probing: the baseline starts while candidates are still probed."""
+    models = [base_name(config, arch)]
+    return cells(arch, models, config["targets"], config["baseline_seeds"])
+
+
+def candidate_cells(config: dict, arch: str, selected: list) -> list:
+    """Known once the top-k and the calibration sample are drawn (selected: their folder
+    names)."""
+    return cells(arch, selected, config["targets"], config["seeds"])
+
+
+def finetuned_count(config: dict, arch: str, usable: int) -> int:
+    """How many candidates the select step picks: the top-k and the calibration sample."""
+    return min(top_k(config, arch) + calibration_k(config, arch), usable)
+
+
+def job_counts(config: dict, arch: str, usable: list) -> dict:
+    """The jobs a first run of `arch` plans, by stage, for its usable candidates (`usable`:
+    listing rows; placeholders without a path for an architecture not listed yet)."""
+    host = [c for c in usable if not c.path and not fetches_in_probe(config, c, downloaded=False)]
+    in_probes = [c for c in usable if fetches_in_probe(config, c, downloaded=False)]
+    deleted = [c for c in usable if not keeps_weights(config, c)]
+    picked = finetuned_count(config, arch, len(usable))
+    again = min(picked, len(deleted))  # selected ones fetched again into results/selected/
+    hub_base = 0 if local_base(config, arch) else 1
+    return {
+        "downloads": len(host) + len(in_probes) + hub_base + again,
+        "download_jobs": len(host) + hub_base + again,
+        "probes": len(usable),
+        "baseline_cells": len(baseline_cells(config, arch)),
+        "candidate_cells": len(config["targets"]) * len(config["seeds"]) * picked,
+    }

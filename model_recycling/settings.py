@@ -1,0 +1,75 @@
+"""The configuration's defaults, stated once in schemas/config.schema.yaml, and the settings a job
+is told.
+
+Snakemake's `validate()` fills the schema's defaults into the config, and the code reads the
+validated config. A job that gets a section of its own (a cell its `finetune` settings) fills
+what the config left out from the same schema (`defaults`).
+
+What a job is told is also what Snakemake compares to decide whether a finished job must run
+again (its params). So that adding a default to the schema never reruns finished work, the
+settings a job is told hold, for the keys in RECORDED_AS_WRITTEN, only what the config writes
+(`as_recorded`); the job fills the rest from the schema, to the same values.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+# Keys whose schema default is left out of jobs' settings unless the config writes them ("*":
+# any key at that level). Results made before these defaults were stated in the schema were told
+# only what their config wrote, and stay current.
+RECORDED_AS_WRITTEN = (
+    ("finetune", "*"),
+    ("demo_zoo", "finetune", "*"),
+    ("resources",),
+    ("resources", "*"),
+    ("resources", "*", "*"),
+    ("architectures", "*", "source", "parameter_tolerance"),
+)
+
+
+@functools.cache
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+
+
+def defaults(section: str) -> dict:
+    """{key: default} of a schema definition ("hyperparameters", in $defs) or of a top-level
+    section ("probe")."""
+    node = schema()["$defs"].get(section) or schema()["properties"][section]
+    return {key: spec["default"] for key, spec in node["properties"].items() if "default" in spec}
+
+
+def with_defaults(section: dict, definition: str) -> dict:
+    """A section as a job was told it, completed from the schema."""
+    return {**defaults(definition), **section}
+
+
+def as_recorded(validated: dict, written: dict, patterns=RECORDED_AS_WRITTEN) -> dict:
+    """A copy of the validated config without the defaults of `patterns` that `written` (the
+    config before validation) leaves out."""
+    recorded = copy.deepcopy(validated)
+    for pattern in patterns:
+        _prune(recorded, written, pattern)
+    return recorded
+
+
+def _prune(recorded, written, pattern: tuple) -> None:
+    """Remove the keys the pattern's last part names that `written` lacks; the parts before it
+    only lead there (a section the config leaves out counts as written empty)."""
+    if not isinstance(recorded, dict):
+        return
+    head, rest = pattern[0], pattern[1:]
+    keys = list(recorded) if head == "*" else [head] if head in recorded else []
+    written = written if isinstance(written, dict) else {}
+    for key in keys:
+        if rest:
+            _prune(recorded[key], written.get(key), rest)
+        elif key not in written:
+            del recorded[key]

@@ -1,0 +1,1 @@
+"""Stage 5a, tables: cells and probes validated and aggregated into tables per architecture."""

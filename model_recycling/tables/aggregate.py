@@ -1,0 +1,270 @@
+"""Cells -> tables, per architecture. Every value is keyed by task name, never by position, and
+every accuracy keeps the counts behind it (cells.csv), so each number can be checked on its own.
+
+Every cell of a current target task and every probe record is validated first
+(model_recycling/validation.py): an invalid one is listed in invalid.csv with its file and reason,
+and never counts.
+
+Wide tables (ranking.csv, baseline.csv, gains.csv) are x100, as the pages show them; cells.csv
+keeps the raw fraction of each cell.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from model_recycling.io import atomic_write_json, read_json
+from model_recycling.listing.candidates import read_candidates
+from model_recycling.listing.local import content_revision
+from model_recycling.naming import model_id_from_safe_name, safe_name
+from model_recycling.probing.selection import read_selection
+from model_recycling.tables.outcomes import candidate_outcomes, write_candidates_csv
+from model_recycling.tables.proxy_quality import proxies_table
+from model_recycling.validation import validate_cell, validate_probe
+
+CELL_COLUMNS = [
+    "model_id", "role", "task", "seed", "status", "reason", "score", "metric", "n_eval",
+    "n_correct", "dev_score", "epochs_run", "model_revision", "task_fingerprint", "path", "invalid",
+]  # fmt: skip
+# Timings stay in the probe files: the published tables hold what two runs agree on.
+PROBE_COLUMNS = [
+    "model_id", "model_revision", "status", "reason", "score", "n_correct", "n_eval", "n_train",
+    "task_fingerprint", "path", "invalid",
+]  # fmt: skip
+INVALID_COLUMNS = ["kind", "path", "model_id", "reason"]
+
+
+def _read_record(path: Path) -> tuple[dict, str]:
+    """(record, "") or ({}, why it cannot be read)."""
+    try:
+        record = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return {}, f"unreadable: {type(err).__name__}: {err}"
+    return (record, "") if isinstance(record, dict) else ({}, "not a JSON object")
+
+
+def _misplaced(path: Path, cell: dict) -> str:
+    model_dir, task_dir = path.parent.parent.name, path.parent.name
+    if cell.get("model_id") != model_id_from_safe_name(model_dir) or cell.get("task") != task_dir:
+        return "file location does not match its model_id and task"
+    if path.name != f"seed{cell.get('seed')}.json":
+        return "file name does not match its seed"
+    return ""
+
+
+def load_cells(cells_root, task_metas: dict, revisions: dict) -> pd.DataFrame:
+    """Every cell file under results/architectures/<arch>/cells (results accumulate across runs);
+    cells of current target tasks are validated ("invalid": the reason, "" when valid)."""
+    rows = []
+    for path in sorted(Path(cells_root).glob("*/*/seed*.json")):
+        cell, reason = _read_record(path)
+        if not reason and path.parent.name in task_metas:
+            reason = validate_cell(cell, task_metas, revisions)
+        reason = reason or _misplaced(path, cell)
+        row = {c: cell.get(c) for c in CELL_COLUMNS} | {"path": str(path), "invalid": reason}
+        if reason:  # name the record by where it lies, whatever it holds
+            row.update(model_id=model_id_from_safe_name(path.parent.parent.name))
+            row.update(task=path.parent.name, status="invalid")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def load_probes(probe_dir, probe_meta: dict, revisions: dict) -> pd.DataFrame:
+    rows = []
+    for path in sorted(Path(probe_dir).glob("*.json")):
+        record, reason = _read_record(path)
+        if not reason and record.get("model_id") != model_id_from_safe_name(path.stem):
+            reason = "file name does not match its model_id"
+        reason = reason or validate_probe(record, probe_meta, revisions)
+        row = {c: record.get(c) for c in PROBE_COLUMNS} | {"path": str(path), "invalid": reason}
+        if reason:
+            row.update(model_id=model_id_from_safe_name(path.stem), status="invalid")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
+
+
+def invalid_records(cells: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
+    parts = [
+        frame.loc[frame.invalid != "", ["path", "model_id", "invalid"]].assign(kind=kind)
+        for kind, frame in (("cell", cells), ("probe", probes))
+    ]
+    table = pd.concat(parts, ignore_index=True).rename(columns={"invalid": "reason"})
+    return table[INVALID_COLUMNS]
+
+
+def _counted(cells: pd.DataFrame, tasks, seeds) -> pd.DataFrame:
+    """The cells that count: valid, ok, of the current tasks and the given seeds."""
+    keep = (cells.status == "ok") & (cells.invalid == "")
+    return cells[keep & cells.task.isin(tasks) & cells.seed.isin(seeds)]
+
+
+def complete_models(cells: pd.DataFrame, tasks, seeds) -> list:
+    """Models with a valid ok cell for every task and seed (validation checked the task data)."""
+    done = _counted(cells, tasks, seeds).drop_duplicates(["model_id", "task", "seed"])
+    done = done.groupby("model_id").size()
+    return sorted(done[done == len(tasks) * len(seeds)].index)
+
+
+def cell_log(arch_dir: Path, model_id: str, task: str, seed) -> Path:
+    """Where the finetune rule logs a cell: results/logs/finetune/<arch>/<model>/<task>/..."""
+    logs = arch_dir.parent.parent / "logs" / "finetune"
+    return logs / arch_dir.name / safe_name(model_id) / task / f"seed{seed}.log"
+
+
+def _state(found: pd.DataFrame) -> str:
+    """What is wrong with a task and seed's cell; "" when it counts."""
+    if not len(found):
+        return "missing"
+    cell = found.iloc[0]
+    if cell.invalid:
+        return f"invalid: {cell.invalid}"
+    return "" if cell.status == "ok" else f"{cell.status}: {cell.reason}"
+
+
+def missing_cells(cells: pd.DataFrame, arch_dir: Path, model_id: str, tasks, seeds) -> list:
+    """One line per task and seed without a counted cell: what is wrong and where its log is."""
+    mine = cells[cells.model_id == model_id]
+    lines = []
+    for task in tasks:
+        for seed in seeds:
+            state = _state(mine[(mine.task == task) & mine.path.str.endswith(f"/seed{seed}.json")])
+            if state:
+                log = cell_log(arch_dir, model_id, task, seed)
+                lines.append(f"{task} seed {seed}: {state} (log: {log})")
+    return lines
+
+
+def baseline_table(cells: pd.DataFrame, base_id: str, tasks, seeds) -> pd.DataFrame:
+    """Mean and std over seeds per task, plus 'avg': mean and std of the per-seed averages."""
+    base = _counted(cells[cells.model_id == base_id], tasks, seeds)
+    per_seed = base.pivot_table(index="seed", columns="task", values="score")[list(tasks)] * 100
+    per_seed["avg"] = per_seed.mean(axis=1)
+    table = pd.DataFrame(
+        {"mean": per_seed.mean(), "std": per_seed.std(ddof=1), "n_seeds": per_seed.count()}
+    )
+    table.index.name = "task"
+    return table
+
+
+def ranking_table(
+    cells, models, tasks, seeds, baseline: pd.DataFrame, probes: dict
+) -> pd.DataFrame:
+    """One row per fully tested model: probe score, avg, gain, and each task (mean over seeds)."""
+    rows = []
+    for model_id in models:
+        mine = _counted(cells[cells.model_id == model_id], tasks, seeds)
+        per_task = (mine.groupby("task").score.mean() * 100)[list(tasks)]
+        revision = mine.model_revision.iloc[0]
+        rows.append({
+            "model_id": model_id,
+            "revision": revision,
+            "probe_score": probes.get(model_id),
+            "avg": per_task.mean(),
+            "gain_avg": per_task.mean() - baseline.loc["avg", "mean"],
+            "n_seeds": len(seeds),
+            **per_task.to_dict(),
+        })  # fmt: skip
+    columns = ["model_id", "revision", "probe_score", "avg", "gain_avg", "n_seeds", *tasks]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(["avg", "model_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def gains_table(ranking: pd.DataFrame, baseline: pd.DataFrame, tasks) -> pd.DataFrame:
+    gains = ranking.set_index("model_id")[list(tasks)] - baseline.loc[list(tasks), "mean"]
+    gains.insert(0, "avg", ranking.set_index("model_id").gain_avg)
+    return gains
+
+
+def aggregate_architecture(
+    arch_dir, base_id, tasks, seeds, baseline_seeds, task_metas, probe_meta, revisions, out_dir,
+    listing=None,
+):  # fmt: skip
+    """Write cells.csv, baseline.csv, ranking.csv, gains.csv, probes.csv, invalid.csv,
+    proxies.csv (every proxy's score per probed model) and candidates.csv (every listed
+    candidate's outcome; listing: the paths of candidates.tsv and selected.tsv, which every
+    workflow run has; without them the table has no rows).
+
+    task_metas: task -> meta.json of the targets; probe_meta: the probe task's meta.json;
+    revisions: model id -> the revision the run uses now (candidates.tsv, and the base's)."""
+    arch_dir, out_dir = Path(arch_dir), Path(out_dir)
+    missing = set(tasks) - set(task_metas)
+    if missing:
+        raise ValueError(f"no prepared data for tasks {sorted(missing)}")
+    task_metas = {task: task_metas[task] for task in tasks}
+    cells = load_cells(arch_dir / "cells", task_metas, revisions)
+    probe_rows = load_probes(arch_dir / "probe", probe_meta, revisions)
+    valid_probes = probe_rows[(probe_rows.status == "ok") & (probe_rows.invalid == "")]
+    probes = dict(zip(valid_probes.model_id, valid_probes.score * 100, strict=True))
+    if base_id not in complete_models(cells, tasks, baseline_seeds):
+        lines = missing_cells(cells, arch_dir, base_id, tasks, baseline_seeds)
+        raise ValueError(
+            f"baseline {base_id}: cells missing or failed for some task/seed:\n  "
+            + "\n  ".join(lines)
+        )
+    baseline = baseline_table(cells, base_id, tasks, baseline_seeds)
+    tested = [m for m in complete_models(cells, tasks, seeds) if m != base_id]
+    ranking = ranking_table(cells, tested, tasks, seeds, baseline, probes)
+    gains = gains_table(ranking, baseline, tasks)
+    invalid = invalid_records(cells, probe_rows)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cells.to_csv(out_dir / "cells.csv", index=False)
+    baseline.to_csv(out_dir / "baseline.csv")
+    ranking.to_csv(out_dir / "ranking.csv", index=False)
+    gains.to_csv(out_dir / "gains.csv")
+    probe_rows.to_csv(out_dir / "probes.csv", index=False)
+    invalid.to_csv(out_dir / "invalid.csv", index=False)
+    current = cells[cells.task.isin(tasks) & cells.seed.isin(seeds)]
+    tested_ids = set(ranking.model_id)
+    outcomes = candidate_outcomes(*listing, current, tested_ids) if listing else []
+    write_candidates_csv(out_dir / "candidates.csv", outcomes)
+    # the valid records again, for every proxy's score (probes.csv keeps the linear probe's)
+    records = {row.model_id: read_json(row.path) for row in valid_probes.itertuples()}
+    proxies = proxies_table(records, ranking, listing)
+    proxies.to_csv(out_dir / "proxies.csv", index=False)
+    return {
+        "baseline": baseline, "ranking": ranking, "gains": gains, "cells": cells,
+        "probes": probe_rows, "invalid": invalid, "proxies": proxies,
+    }  # fmt: skip
+
+
+def current_revisions(candidates, base_id: str, base_revision: str, base_dir: str) -> dict:
+    """Model id -> the revision the run uses now: candidates.tsv's, and the base's as its cells
+    get it ("auto": a local base's content hash, as finetuning/cell.py computes it)."""
+    revisions = {c.model_id: c.revision for c in candidates if c.revision}
+    revisions[base_id] = content_revision(base_dir) if base_revision == "auto" else base_revision
+    return revisions
+
+
+def aggregate_job(
+    arch_dir, base_id, base_revision, base_dir, settings, task_metas, probe_meta, candidates_tsv,
+    selection_tsv, out_dir,
+) -> dict:  # fmt: skip
+    """The aggregate rule: every table of one architecture, and counts.json (listed, excluded,
+    probed, failed, selected, tested, invalid) that the pages read. task_metas and probe_meta:
+    paths of meta.json files; settings: targets, seeds and baseline_seeds."""
+    candidates = read_candidates(candidates_tsv)
+    revisions = current_revisions(candidates, base_id, base_revision, base_dir)
+    metas = {m["task"]: m for m in map(read_json, task_metas)}
+    tables = aggregate_architecture(
+        arch_dir, base_id, settings["targets"], settings["seeds"], settings["baseline_seeds"],
+        metas, read_json(probe_meta), revisions, out_dir, listing=(candidates_tsv, selection_tsv),
+    )  # fmt: skip
+    selection = read_selection(selection_tsv)
+    counts = {
+        "listed": len(candidates),
+        "excluded": sum(c.status != "ok" for c in candidates),
+        "probed": sum(r["status"] == "ok" for r in selection),
+        "probe_failed": sum(r["status"] != "ok" for r in selection),
+        "selected": sum(r["selected"] == "yes" for r in selection),
+        "tested": len(tables["ranking"]),
+        "invalid": len(tables["invalid"]),
+    }
+    atomic_write_json(Path(out_dir) / "counts.json", counts)
+    print(json.dumps(counts))
+    for _, row in tables["invalid"].iterrows():
+        print(f"invalid {row.kind} {row.path}: {row.reason}")
+    return counts

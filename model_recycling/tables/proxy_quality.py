@@ -1,0 +1,250 @@
+"""How well each cheap proxy ranks the models that were then fully tested.
+
+For the fully tested models (each with its final average), per proxy: Spearman and Kendall
+(tau-b) correlation of the proxy score with the average, each with a seeded bootstrap 95%
+interval; regret@k (best average among all tested minus the best average among the proxy's top
+k); and top-k recall (share of the k best by average that the proxy's top k contains).
+
+Ties are handled the usual way (average ranks; tau-b), and ties in a top-k are broken by model id,
+as the selection breaks them (selection.py). A figure that would be trivially perfect (k >= the
+number of models) or undefined (a constant column) is None.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from model_recycling.listing.candidates import read_candidates
+from model_recycling.metrics import average_ranks
+from model_recycling.probing.proxies import PROXIES
+from model_recycling.probing.selection import read_selection
+
+KS = (1, 3, 5)
+MIN_MODELS = 4  # fewer tested models tell nothing about which proxy ranks best
+
+
+def spearman(x, y) -> float:
+    """Pearson correlation of the average ranks; nan when either side is constant or n < 2."""
+    rx, ry = average_ranks(x), average_ranks(y)
+    if len(rx) < 2 or rx.std() == 0 or ry.std() == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def kendall_tau_b(x, y) -> float:
+    """(concordant - discordant) / sqrt((pairs - ties in x) * (pairs - ties in y)); nan when
+    either side is constant."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    i, j = np.triu_indices(len(x), k=1)
+    sx, sy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+    pairs = len(i)
+    denominator = math.sqrt((pairs - np.sum(sx == 0)) * (pairs - np.sum(sy == 0)))
+    return float(np.sum(sx * sy) / denominator) if denominator else math.nan
+
+
+def bootstrap_interval(x, y, statistic, n_resamples=2000, seed=0, level=0.95) -> tuple:
+    """Percentile interval of statistic over seeded resamples of the (x, y) pairs; resamples
+    where it is undefined (a constant column) are skipped. (nan, nan) below 3 models."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(x), size=(n_resamples, len(x)))
+    if statistic in _RESAMPLED:  # the same values, computed for all resamples at once
+        values = np.concatenate([
+            _RESAMPLED[statistic](x, y, _counts(chunk, len(x)))
+            for chunk in np.array_split(picks, max(1, n_resamples * len(x) // 250_000))
+        ])  # fmt: skip
+    else:
+        values = np.array([statistic(x[p], y[p]) for p in picks])
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+# Resamples as counts: with thousands of tested models, 2,000 resamples of Kendall's O(n^2) pairs
+# one by one took minutes per architecture (issue 9, item 8); as matrix products, a second.
+def _counts(picks: np.ndarray, n: int) -> np.ndarray:
+    """How often each model is drawn in each resample: [resamples, n]."""
+    flat = (picks + n * np.arange(len(picks))[:, None]).ravel()
+    return np.bincount(flat, minlength=len(picks) * n).reshape(len(picks), n).astype(float)
+
+
+def _groups(values: np.ndarray, counts: np.ndarray) -> tuple:
+    """Per resample, how many drawn elements hold each distinct value (ascending): [resamples,
+    distinct values], and each model's column in it."""
+    distinct, column = np.unique(values, return_inverse=True)
+    order = np.argsort(column, kind="mergesort")
+    starts = np.searchsorted(column[order], np.arange(len(distinct)))
+    return np.add.reduceat(counts[:, order], starts, axis=1), column
+
+
+def _kendall_resampled(x, y, counts) -> np.ndarray:
+    """kendall_tau_b of every resample: a drawn pair's sign product depends only on the models
+    it joins, and elements of equal value (a model drawn twice too) are tied pairs. Integer
+    sums: float32 products are exact below 2**24 drawn elements."""
+    m = len(x)
+    pairs = m * (m - 1) / 2
+    ties_x, ties_y = (((_groups(v, counts)[0] ** 2).sum(1) - m) / 2 for v in (x, y))
+    signs = (np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])).astype("f4")
+    concordance = ((counts.astype("f4") @ signs).astype(float) * counts).sum(1) / 2
+    denominator = np.sqrt((pairs - ties_x) * (pairs - ties_y))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, concordance / denominator, np.nan)
+
+
+def _spearman_resampled(x, y, counts) -> np.ndarray:
+    """spearman of every resample: average ranks within the resample (elements below a value,
+    plus the mean position among its equals), then Pearson weighted by how often each model was
+    drawn."""
+    m = len(x)
+
+    def centred_ranks(v):
+        group, column = _groups(v, counts)
+        ranks = ((np.cumsum(group, 1) - group) + (group + 1) / 2)[:, column]
+        centred = ranks - (counts * ranks).sum(1, keepdims=True) / m
+        return centred, (group == m).any(1)
+
+    (rx, cx), (ry, cy) = centred_ranks(x), centred_ranks(y)
+    covariance = (counts * rx * ry).sum(1)
+    scale = np.sqrt((counts * rx * rx).sum(1) * (counts * ry * ry).sum(1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cx | cy, np.nan, covariance / scale)
+
+
+_RESAMPLED = {spearman: _spearman_resampled, kendall_tau_b: _kendall_resampled}
+
+
+def top_k(frame: pd.DataFrame, column: str, k: int) -> list:
+    """Model ids of the k highest values of column; ties by model id."""
+    ordered = frame.assign(_neg=-frame[column]).sort_values(["_neg", "model_id"])
+    return list(ordered.model_id[:k])
+
+
+def regret_at_k(frame: pd.DataFrame, proxy: str, k: int) -> float | None:
+    """Best avg among all rows minus best avg among the proxy's top k (0: it found the best)."""
+    if k >= len(frame):
+        return None
+    picked = frame[frame.model_id.isin(top_k(frame, proxy, k))]
+    return float(frame.avg.max() - picked.avg.max())
+
+
+def recall_at_k(frame: pd.DataFrame, proxy: str, k: int) -> float | None:
+    """Share of the k best by avg that are among the proxy's top k."""
+    if k >= len(frame):
+        return None
+    return len(set(top_k(frame, proxy, k)) & set(top_k(frame, "avg", k))) / k
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def proxy_figures(frame: pd.DataFrame, proxy: str, n_resamples=2000, seed=0) -> dict:
+    """Every figure for one proxy, on the rows of frame (model_id, avg, proxy) where the proxy
+    has a value: a missing score is absent, not zero."""
+    rows = frame[frame[proxy].notna() & frame.avg.notna()]
+    x, y = rows[proxy].to_numpy(float), rows.avg.to_numpy(float)
+    figures = {"proxy": proxy, "n": len(rows)}
+    for name, statistic in (("spearman", spearman), ("kendall", kendall_tau_b)):
+        low, high = bootstrap_interval(x, y, statistic, n_resamples, seed)
+        figures[name] = _none_if_nan(statistic(x, y)) if len(rows) >= 2 else None
+        figures[f"{name}_low"], figures[f"{name}_high"] = _none_if_nan(low), _none_if_nan(high)
+    for k in KS:
+        figures[f"regret@{k}"] = regret_at_k(rows, proxy, k)
+        figures[f"recall@{k}"] = recall_at_k(rows, proxy, k)
+    return figures
+
+
+def quality_table(frame: pd.DataFrame, proxies: list, n_resamples=2000, seed=0) -> pd.DataFrame:
+    """One row of figures per proxy (proxy_figures), in the order given."""
+    rows = [proxy_figures(frame, p, n_resamples, seed) for p in proxies]
+    columns = [
+        "proxy",
+        "n",
+        *(f"{s}{end}" for s in ("spearman", "kendall") for end in ("", "_low", "_high")),
+    ]
+    columns += [f"{name}@{k}" for k in KS for name in ("regret", "recall")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def best_proxy(table: pd.DataFrame, min_models: int = MIN_MODELS) -> dict | None:
+    """The row with the highest Spearman among proxies measured on at least min_models models;
+    None when no proxy is."""
+    usable = table[(table.n >= min_models) & table.spearman.notna()]
+    if not len(usable):
+        return None
+    return usable.sort_values(["spearman", "proxy"], ascending=[False, True]).iloc[0].to_dict()
+
+
+def verdict(table: pd.DataFrame, min_models: int = MIN_MODELS) -> str:
+    """One line naming the proxy that ranked best, or saying there are too few models."""
+    best = best_proxy(table, min_models)
+    if best is None:
+        most = int(table.n.max()) if len(table) else 0
+        return (
+            f"Too few fully tested models to tell which proxy ranks best ({most} < {min_models})."
+        )
+    interval = ""
+    if best["spearman_low"] is not None and not pd.isna(best["spearman_low"]):
+        interval = f", 95% interval {best['spearman_low']:.2f} to {best['spearman_high']:.2f}"
+    return (
+        f"Best-ranking proxy: {best['proxy']} (Spearman {best['spearman']:.2f}{interval}, "
+        f"on {int(best['n'])} models)."
+    )
+
+
+# The table the figures rest on (the aggregate step writes it as proxies.csv).
+
+ACCURACY_PROXIES = ("linear_probe", "knn")  # x100, as the pages show accuracies
+STATIC_PROXY = "downloads"  # the Hub listing's count, where the source has one
+PROXY_COLUMNS = ["model_id", "selected", "calibration", "tested", "avg", *PROXIES, STATIC_PROXY]
+
+
+def _number(value) -> float:
+    """A proxy score as a float; anything else (missing, null, text) is absent, never zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def record_proxies(record: dict) -> dict:
+    """A probe record's proxy scores; a record without "proxies" has only its linear probe."""
+    proxies = record.get("proxies") or {}
+    scores = {name: _number(proxies.get(name)) for name in PROXIES}
+    if math.isnan(scores["linear_probe"]):
+        scores["linear_probe"] = _number(record.get("score"))
+    return {name: scores[name] * (100 if name in ACCURACY_PROXIES else 1) for name in PROXIES}
+
+
+def proxies_table(records: dict, ranking: pd.DataFrame, listing=None) -> pd.DataFrame:
+    """One row per validly probed model: its proxy scores, whether it was selected or drawn for
+    calibration (selected.tsv), whether it was fully tested and its avg (ranking).
+
+    records: model id -> its valid, ok probe record; listing: the paths of candidates.tsv (for
+    downloads) and selected.tsv; without them nothing counts as selected."""
+    chosen, downloads = {}, {}
+    if listing:
+        candidates_tsv, selection_tsv = listing
+        chosen = {row["model_id"]: row for row in read_selection(selection_tsv)}
+        downloads = {c.model_id: c.downloads for c in read_candidates(candidates_tsv)}
+    averages = dict(zip(ranking.model_id, ranking.avg, strict=True))
+    rows = []
+    for model_id, record in sorted(records.items()):
+        row = chosen.get(model_id, {})
+        rows.append({
+            "model_id": model_id,
+            "selected": row.get("selected") or "no",
+            "calibration": row.get("calibration") or "no",
+            "tested": "yes" if model_id in averages else "no",
+            "avg": averages.get(model_id, math.nan),
+            **record_proxies(record),
+            STATIC_PROXY: _number(downloads.get(model_id)),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=PROXY_COLUMNS)

@@ -1,0 +1,298 @@
+"""The one data path: a registry entry (registry.py) -> (texts, label) examples -> train / dev /
+eval files and meta.json (sizes, label counts, how the task was prepared, fingerprint).
+
+A protocol (config `protocol`) decides how a task is prepared where ours and the reference's
+differ on purpose: the dev rule (dev_sets.py) and the input encoding, both recorded in meta.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from model_recycling.io import atomic_write_json, read_json, read_jsonl, write_jsonl
+from model_recycling.provenance import file_sha256, fingerprint, package_versions
+from model_recycling.tasks.dev_sets import hold_out_dev
+from model_recycling.tasks.registry import LABEL_TRANSFORMS, TaskSpec, as_list, load_registry
+
+SPLIT_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "eval": "eval.jsonl"}
+
+
+class TaskDataError(ValueError):
+    """The data of a task does not match its registry entry."""
+
+
+# Where a protocol's choices differ. recommended: a stratified dev set; the first field is
+# segment A and the others segment B (tasks.tokenized.encode). reference: the reference's dev
+# rule, and all fields joined into one sequence with the literal separator below (cut from the
+# right).
+PROTOCOLS = {
+    "recommended": {"dev_method": "stratified", "input_encoding": "segments"},
+    "reference": {"dev_method": "ends", "input_encoding": "joined"},
+}
+REFERENCE_SEPARATOR = " <SEP> "
+
+
+def resolve_protocol(protocol: str, dev_holdout: dict) -> tuple[dict, str]:
+    """(dev rule, input encoding) that `protocol` gives: it sets dev_holdout.method's default,
+    an explicit dev_holdout.method wins."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol '{protocol}' is not one of {', '.join(PROTOCOLS)}")
+    choices = PROTOCOLS[protocol]
+    return {"method": choices["dev_method"], **dev_holdout}, choices["input_encoding"]
+
+
+def _load_split(spec: TaskSpec, splits, dataset_dict) -> list:
+    """[(split name, dataset with the declared columns)] for each named split."""
+    parts = []
+    for split in as_list(splits):
+        if split not in dataset_dict:
+            raise TaskDataError(
+                f"task '{spec.name}': split '{split}' not found in dataset '{spec.dataset}' "
+                f"(has: {', '.join(dataset_dict)})"
+            )
+        part = dataset_dict[split]
+        for column in [*spec.inputs, spec.label]:
+            if column not in part.column_names:
+                raise TaskDataError(
+                    f"task '{spec.name}': column '{column}' is missing from split '{split}' of "
+                    f"dataset '{spec.dataset}' (columns: {', '.join(part.column_names)})"
+                )
+        parts.append((split, part.select_columns([*dict.fromkeys([*spec.inputs, spec.label])])))
+    return parts
+
+
+def _examples_of(spec: TaskSpec, splits, dataset_dict) -> list:
+    examples = []
+    for split, rows in _load_split(spec, splits, dataset_dict):
+        examples.extend(to_examples(spec, rows, split))
+    return examples
+
+
+def _numeric_label(spec: TaskSpec, raw, where: str) -> float:
+    """A finite number, or an error: a NaN or inf label would train and score as a number."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not math.isfinite(value):
+        raise TaskDataError(
+            f"task '{spec.name}': label {raw!r} in column '{spec.label}' ({where}) is not a "
+            "finite number"
+        )
+    return value
+
+
+def to_examples(spec: TaskSpec, rows, split: str) -> list:
+    """Rows (dicts with the declared columns) of `split` -> [{"texts": [...], "label": ...}]."""
+    index_of = {value: i for i, value in enumerate(spec.labels or [])}
+    transform = LABEL_TRANSFORMS.get(spec.label_transform)
+    examples = []
+    for row_number, row in enumerate(rows):
+        raw = row[spec.label]
+        if raw in spec.drop_labels:
+            continue
+        where = f"split '{split}', row {row_number}"
+        if isinstance(raw, float) or transform:  # NaN matches no declared label: say why
+            raw = _numeric_label(spec, raw, where)
+        if transform:
+            raw = transform(raw)
+        if spec.is_regression:
+            label = _numeric_label(spec, raw, where)
+        elif raw in index_of:
+            label = index_of[raw]
+        else:
+            raise TaskDataError(
+                f"task '{spec.name}': label {raw!r} in column '{spec.label}' ({where}) is not "
+                f"among the declared labels {spec.labels}"
+            )
+        texts = ["" if row[c] is None else str(row[c]) for c in spec.inputs]
+        examples.append({"texts": texts, "label": label})
+    return examples
+
+
+def _seeded_indices(total: int, n: int, seed: int) -> list:
+    """The one seeded draw behind every sample (eval subsamples, eval carved from train), in
+    original order: anyone can rebuild a split from its seed."""
+    return sorted(random.Random(seed).sample(range(total), n))
+
+
+def seeded_sample(examples: list, max_examples: int | None, seed: int) -> list:
+    if max_examples is None or len(examples) <= max_examples:
+        return examples
+    return [examples[i] for i in _seeded_indices(len(examples), max_examples, seed)]
+
+
+def split_off_sample(examples: list, size: int | float, seed: int):
+    """(rest, sample): a seeded sample of `size` examples (a count, or a fraction of them rounded
+    up) and the examples not in it, both in their original order."""
+    n = math.ceil(len(examples) * size) if isinstance(size, float) else size
+    if not 0 < n < len(examples):
+        raise ValueError(f"cannot take {n} of {len(examples)} examples and keep some")
+    chosen = set(_seeded_indices(len(examples), n, seed))
+    rest = [x for i, x in enumerate(examples) if i not in chosen]
+    return rest, [x for i, x in enumerate(examples) if i in chosen]
+
+
+def load_task_dataset(spec: TaskSpec):
+    """The raw DatasetDict, through datasets.load_dataset (Hub dataset or local data files)."""
+    from datasets import load_dataset
+
+    return load_dataset(
+        spec.dataset, spec.config, revision=spec.revision, data_files=spec.data_files
+    )
+
+
+def build_splits(
+    spec: TaskSpec,
+    dataset_dict,
+    dev_holdout: dict,
+    sample_seed: int = 0,
+    input_encoding: str = "segments",
+) -> dict:
+    """Raw splits -> {"train", "dev", "eval"} example lists, following the registry entry."""
+    train = _examples_of(spec, spec.train_split, dataset_dict)
+    if spec.eval_from_train:
+        try:
+            train, evaluation = split_off_sample(train, spec.eval_from_train, sample_seed)
+        except ValueError as err:
+            raise TaskDataError(f"task '{spec.name}': eval_from_train: {err}") from None
+    else:
+        evaluation = _examples_of(spec, spec.eval_split, dataset_dict)
+    if spec.dev_split:
+        dev = _examples_of(spec, spec.dev_split, dataset_dict)
+    else:
+        train, dev = hold_out_dev(train, dev_holdout, sample_seed, not spec.is_regression)
+    evaluation = seeded_sample(evaluation, spec.eval_max_examples, sample_seed)
+    train = seeded_sample(train, spec.train_max_examples, sample_seed)
+    if not train or not dev or not evaluation:
+        raise TaskDataError(
+            f"task '{spec.name}': empty split after preparation "
+            f"(train={len(train)}, dev={len(dev)}, eval={len(evaluation)})"
+        )
+    _check_dev_classes(spec, dev, dev_holdout)
+    splits = {"train": train, "dev": dev, "eval": evaluation}
+    return {split: encode_inputs(rows, input_encoding) for split, rows in splits.items()}
+
+
+def _check_dev_classes(spec: TaskSpec, dev: list, dev_holdout: dict) -> None:
+    """A dev set of one class cannot tell checkpoints apart: the first one would be scored."""
+    if spec.is_regression or len({ex["label"] for ex in dev}) > 1:
+        return
+    if spec.dev_split:
+        source, advice = f"its dev split {spec.dev_split!r}", "declare a dev split with every class"
+    else:
+        method = dev_holdout["method"]
+        source = f"dev_holdout.method '{method}'"
+        advice = (
+            "use dev_holdout.method 'stratified'"
+            if method == "ends"
+            else "the training split needs more than one class"
+        )
+    only = spec.names_of_labels()[dev[0]["label"]]
+    raise TaskDataError(
+        f"task '{spec.name}': the dev set ({source}) holds a single class ('{only}', "
+        f"{len(dev)} examples), so it cannot select a checkpoint; {advice}"
+    )
+
+
+def encode_inputs(examples: list, input_encoding: str) -> list:
+    """segments: the fields as they are. joined: the reference's encoding, all fields joined with
+    " <SEP> " into one text (so the tokenizer sees one segment, cut from the right)."""
+    if input_encoding == "segments":
+        return examples
+    if input_encoding != "joined":
+        raise ValueError(f"unknown input encoding '{input_encoding}'")
+    return [{**ex, "texts": [REFERENCE_SEPARATOR.join(ex["texts"])]} for ex in examples]
+
+
+def label_counts(spec: TaskSpec, examples: list) -> dict | None:
+    """Examples per class, in the task's label order (None for regression)."""
+    if spec.is_regression:
+        return None
+    counts = [0] * spec.num_labels
+    for example in examples:
+        counts[example["label"]] += 1
+    return dict(zip(spec.names_of_labels(), counts, strict=True))
+
+
+def prepare_task(
+    spec: TaskSpec,
+    out_dir,
+    dev_holdout: dict,
+    protocol: str,
+    sample_seed: int = 0,
+    dataset_dict=None,
+) -> dict:
+    """Write train/dev/eval example files and meta.json (sizes, label counts, how the task was
+    prepared, fingerprint)."""
+    dev_rule, input_encoding = resolve_protocol(protocol, dev_holdout)
+    if dataset_dict is None:
+        dataset_dict = load_task_dataset(spec)
+    splits = build_splits(spec, dataset_dict, dev_rule, sample_seed, input_encoding)
+    out_dir = Path(out_dir)
+    for split, rows in splits.items():
+        write_jsonl(out_dir / SPLIT_FILES[split], rows)
+    content = {split: file_sha256(out_dir / name) for split, name in SPLIT_FILES.items()}
+    spec_dict = asdict(spec)
+    meta = {
+        "task": spec.name,
+        "spec": spec_dict,
+        "task_type": spec.task_type,
+        "metric": spec.metric,
+        "num_labels": spec.num_labels,
+        "label_names": spec.names_of_labels(),
+        "sizes": {split: len(rows) for split, rows in splits.items()},
+        "label_counts": {split: label_counts(spec, rows) for split, rows in splits.items()},
+        "protocol": protocol,
+        "input_encoding": input_encoding,
+        "dev_holdout": None if spec.dev_split else dev_rule,
+        "sample_seed": sample_seed,
+        "content_sha256": content,
+        "fingerprint": fingerprint(
+            {"spec": spec_dict, "content": content, "input_encoding": input_encoding}
+        ),
+        "packages": package_versions(),
+    }
+    atomic_write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+@dataclass
+class TaskData:
+    """A prepared task, ready for training or probing."""
+
+    meta: dict
+    train: list
+    dev: list
+    eval: list
+
+    @property
+    def name(self) -> str:
+        return self.meta["task"]
+
+    @property
+    def is_regression(self) -> bool:
+        return self.meta["task_type"] == "regression"
+
+    @property
+    def num_labels(self) -> int:
+        return self.meta["num_labels"]
+
+
+def load_prepared(task_dir) -> TaskData:
+    task_dir = Path(task_dir)
+    splits = {split: read_jsonl(task_dir / name) for split, name in SPLIT_FILES.items()}
+    return TaskData(meta=read_json(task_dir / "meta.json"), **splits)
+
+
+def prepare_job(registries: list, task: str, dev_holdout: dict, protocol: str, out_dir) -> dict:
+    """The prepare_task rule: one registry task prepared into out_dir; prints its summary."""
+    spec = load_registry(registries)[task]
+    meta = prepare_task(spec, out_dir, dev_holdout, protocol)
+    summary = {k: meta[k] for k in ("task", "sizes", "label_counts", "protocol", "fingerprint")}
+    print(json.dumps(summary))
+    return meta
