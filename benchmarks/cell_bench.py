@@ -2,7 +2,7 @@
 demo task, its wall time split into the overhead (process start, imports, model load, data,
 tokenizing: everything outside `train.finetune`), evaluation (inside it, outside the steps), and
 training (the record's training_seconds: the steps only). And the tokenized cache
-(model_recycling/tokenized.py) on a realistic split: tokenizing cold (encode, then store) and
+(model_recycling/tasks/tokenized.py) on a realistic split: tokenizing cold (encode, then store) and
 warm (read, checked) against no cache, per probe or cell."""
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from benchmarks.timing import figure, interleaved, timed
 REPO = Path(__file__).resolve().parents[1]
 DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
 TASK = "demo_topic"
-# Its sizes as the demo had them when this benchmark was first run (the demo no longer uses it).
+# A demo task of the size its benchmark figures were measured at.
 TASK_SIZES = {"generator": "topic", "train": 250, "test": 400}
 
 
 def build_cell_inputs(root: Path) -> tuple[Path, Path, dict]:
     """The demo's tiny BERT (briefly pretrained) and its demo_topic, prepared as the demo does."""
-    from model_recycling import demo_zoo
-    from model_recycling.tasks import load_registry, prepare_task
+    from model_recycling.demo import zoo as demo_zoo
+    from model_recycling.tasks.prepare import prepare_task
+    from model_recycling.tasks.registry import load_registry
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     zoo = config["demo_zoo"]
@@ -66,7 +67,7 @@ def one_cell(root: Path, model_dir: Path, task_dir: Path, settings: dict):
 
 def measure(root: Path, repetitions: int) -> dict:
     cell = one_cell(root, *build_cell_inputs(root))
-    imports = [sys.executable, "-c", "import model_recycling.jobs"]
+    imports = [sys.executable, "-c", "import model_recycling.probing.job"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     runs = interleaved(
         {
@@ -97,9 +98,8 @@ def measure_tokenize(root: Path, n_examples: int, repetitions: int) -> dict:
     tokenizer, max_length 256: encoded with no cache, cold (encoded and stored in an empty
     cache) and warm (read back from it: sha256, load, spot check)."""
     from benchmarks import synthetic
-    from model_recycling.modeling import encode
-    from model_recycling.tasks import TaskData
-    from model_recycling.tokenized import encoded_splits
+    from model_recycling.tasks.prepare import TaskData
+    from model_recycling.tasks.tokenized import encode, encoded_splits
 
     tokenizer = synthetic.build_tokenizer()
     meta = {"task": "bench", "fingerprint": "bench", "task_type": "classification"}

@@ -1,4 +1,4 @@
-"""Planning at scale (issue 9, item 6): `snakemake -n` on configs/hub.yaml (six architectures,
+"""Planning at scale: `snakemake -n` on configs/hub.yaml (six architectures,
 36 targets, 20 baseline seeds) with recorded listings of n candidates per architecture, every
 probe done and the top-k selected, so the plan holds every finetuning cell. Wall time and the
 peak resident memory of the snakemake process tree (psutil, polled every 50 ms).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.recorded_run import copy_workflow, hub_config, write_recorded_run
+from tests.support.recorded_run import copy_workflow, hub_config, write_recorded_run
 
 DEFAULT_SIZES = "500,1000,2000,4000"
 TARGET_S, TARGET_MB, TARGET_AT = 30.0, 1024.0, 2000

@@ -1,5 +1,5 @@
-"""Disk at scale (issue 9, item 7): candidates downloaded from the tests' local Hub server
-(tests/hub_server.py, the real huggingface_hub client) into a results folder, each probed in
+"""Disk at scale: candidates downloaded from the tests' local Hub server
+(tests/support/hub_server.py, the real huggingface_hub client) into a results folder, each probed in
 turn: what one candidate downloads, and the folder's peak size with the weights deleted after
 probing (downloads.keep_unselected: false, the default) and kept (true). Then BENCH_DISK_WORKERS
 probes at once, each fetching its candidate (downloads.fetch: probe), without a budget and under
@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from model_recycling.disk import delete_weights, folder_bytes
-from model_recycling.disk_budget import LEDGER, DiskBudget, reserving
-from model_recycling.sources.hub import download_candidate
-from tests.hub_server import FakeHub
+from model_recycling.fetching.disk import delete_weights, folder_bytes
+from model_recycling.fetching.download import download_candidate
+from tests.support.downloads import run_parallel
+from tests.support.hub_server import FakeHub
 
 CONFIG = b'{"model_type": "bert", "hidden_size": 16, "num_hidden_layers": 1}'
 
@@ -63,49 +60,6 @@ def run(hub: FakeHub, ids: list, root: Path, keep: bool) -> dict:
         "disk_peak_gb": peak / 1e9,
         "disk_end_gb": folder_bytes(root) / 1e9,
     }
-
-
-def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None,
-                 workers: int = 4, pause: float = 0.3) -> dict:  # fmt: skip
-    """`workers` probes at once, each downloading its candidate, pausing `pause` s (the probe),
-    deleting it; the folder's peak size, polled every 5 ms. Also tests/test_disk_budget.py."""
-    api, folder_root, peak, done = HfApi(endpoint=hub.endpoint), root / "results/fetching", [0], []
-    waits = []
-    budget = None
-    if budget_bytes:
-        budget = DiskBudget(root / LEDGER, budget_bytes, poll_s=0.05, log=waits.append)
-
-    def watch():
-        while not done:
-            try:
-                peak[0] = max(peak[0], folder_bytes(folder_root) if folder_root.exists() else 0)
-            except OSError:  # a folder deleted while it was summed: measure again
-                continue
-            time.sleep(0.005)
-
-    def probe(model_ids):
-        for model_id in model_ids:
-            folder = folder_root / model_id.replace("/", "~2f")
-            sha = hub.repos[model_id]["info"]["sha"]
-            download_candidate(model_id, sha, folder, api=api,
-                               before_download=reserving(budget, folder))  # fmt: skip
-            time.sleep(pause)
-            shutil.rmtree(folder)
-            if budget:
-                budget.release(folder)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=watch)]
-    threads += [threading.Thread(target=probe, args=(ids[i::workers],)) for i in range(workers)]
-    for each in threads:
-        each.start()
-    for each in threads[1:]:
-        each.join()
-    done.append(True)
-    threads[0].join()
-    return {"workers": workers, "disk_peak_gb": peak[0] / 1e9,
-            "seconds": time.perf_counter() - started, "waits": len(waits),
-            "reserved_after": budget.reserved_bytes() if budget else 0}  # fmt: skip
 
 
 def measure() -> dict:

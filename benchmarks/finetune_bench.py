@@ -9,14 +9,11 @@ import tempfile
 import torch
 
 from benchmarks.timing import figure, interleaved
-from model_recycling.modeling import (
-    encode,
-    length_grouped_batches,
-    load_classifier,
-    load_tokenizer,
-    padding_fraction,
-)
-from model_recycling.train import Hyperparameters, finetune, seed_everything
+from model_recycling.finetuning.train import Hyperparameters, finetune
+from model_recycling.models.batching import length_grouped_batches, padding_fraction
+from model_recycling.models.devices import seed_everything
+from model_recycling.models.loading import load_classifier, load_tokenizer
+from model_recycling.tasks.tokenized import encode
 
 CPU = torch.device("cpu")
 SEED = 0
@@ -24,16 +21,18 @@ SEED = 0
 
 def hyperparameters(epochs: float, batch_size: int, group_by_length=True) -> Hyperparameters:
     # Evaluation only once, at the end (excluded from the rate); no early stop.
-    return Hyperparameters(
-        epochs=epochs,
-        learning_rate=5e-5,
-        batch_size=batch_size,
-        weight_decay=0.01,
-        warmup_ratio=0.0,
-        eval_every_steps=10**9,
-        patience=10**9,
-        max_length=256,
-        group_by_length=group_by_length,
+    return Hyperparameters.from_config(
+        dict(
+            epochs=epochs,
+            learning_rate=5e-5,
+            batch_size=batch_size,
+            weight_decay=0.01,
+            warmup_ratio=0.0,
+            eval_every_steps=10**9,
+            patience=10**9,
+            max_length=256,
+            group_by_length=group_by_length,
+        )
     )
 
 

@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 cp -r Snakefile config.yaml rules scripts schemas resources envs profiles model_recycling "$work"/
 python - "$work" <<'PY'
 import sys, yaml
-config = yaml.safe_load(open("tests/configs/micro.yaml"))
+config = yaml.safe_load(open("tests/support/configs/micro.yaml"))
 config["device"] = "cuda"
 yaml.safe_dump(config, open(f"{sys.argv[1]}/gpu.yaml", "w"))
 PY

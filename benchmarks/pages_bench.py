@@ -1,4 +1,4 @@
-"""Pages at scale (issue 9, item 8): render the site for thousands of fully tested models.
+"""Pages at scale: render the site for thousands of fully tested models.
 
 Builds synthetic results for N architectures x M models x 36 tasks (cell records with seeded
 random scores, turned into tables by the aggregation's own functions: ranking, baseline, gains,
@@ -55,9 +55,9 @@ def _cells(base_id: str, models: list, tasks: list, rng) -> pd.DataFrame:
 
 def write_tables(out: Path, base_id: str, n_models: int, tasks: list, seed: int) -> dict:
     """One architecture's tables (as the aggregate rule writes them); returns its counts."""
-    from model_recycling.aggregate import baseline_table, gains_table, ranking_table
-    from model_recycling.candidate_pages import CSV_COLUMNS, write_candidates_csv
-    from model_recycling.proxy_quality import proxies_table
+    from model_recycling.tables.aggregate import baseline_table, gains_table, ranking_table
+    from model_recycling.tables.outcomes import CSV_COLUMNS, write_candidates_csv
+    from model_recycling.tables.proxy_quality import proxies_table
 
     rng = np.random.default_rng(seed)
     models = [f"org{i % 97}/{base_id}-finetuned-{i:05d}" for i in range(n_models)]
@@ -148,7 +148,7 @@ PARTS = {
 def time_render(archs: dict, config: dict, out: Path) -> dict:
     """Seconds for render_site, and for its parts (PARTS: gain pages include their charts;
     proxy pages include the bootstrap intervals and the scatter charts)."""
-    from model_recycling import render
+    from model_recycling.pages import site as render
 
     spent = dict.fromkeys(PARTS, 0.0)
     originals = {name: getattr(render, name) for name in PARTS.values()}
@@ -193,7 +193,7 @@ def matplotlib_chart(gains: pd.Series, title: str, path: Path) -> None:
 
 
 def chart_comparison(gains: pd.Series, root: Path, repetitions: int = 20) -> dict:
-    from model_recycling.render import gain_chart
+    from model_recycling.pages.site import gain_chart
 
     values = interleaved(
         {

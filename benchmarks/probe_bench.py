@@ -6,15 +6,14 @@ from __future__ import annotations
 import torch
 
 from benchmarks.timing import figure, interleaved, timed
-from model_recycling.modeling import (
+from model_recycling.models.batching import (
     DEFAULT_BATCH_TOKENS,
-    encode,
     length_sorted_batches,
-    load_encoder,
-    load_tokenizer,
     padding_fraction,
 )
-from model_recycling.probe import run_probe
+from model_recycling.models.loading import load_encoder, load_tokenizer
+from model_recycling.probing.probe import run_probe
+from model_recycling.tasks.tokenized import encode
 
 CPU = torch.device("cpu")
 BATCH_SIZE, MAX_LENGTH = 256, 256
@@ -32,7 +31,7 @@ def probe_settings(batch_tokens) -> dict:
 
 
 def forward_pass(model, features, batches, pad_id):
-    from model_recycling.modeling import collate
+    from model_recycling.models.batching import collate
 
     with torch.no_grad():
         for idx in batches:

@@ -16,7 +16,7 @@ import torch
 
 from benchmarks.timing import figure
 from model_recycling.metrics import spearman
-from model_recycling.subsample import with_train_size
+from model_recycling.tasks.subsample import with_train_size
 
 CPU = torch.device("cpu")
 FRACTIONS = (0.1, 0.25, 0.5)
@@ -43,8 +43,9 @@ FINETUNE = {"epochs": 2, "learning_rate": 1e-3, "batch_size": 16, "max_length": 
 
 def build(root: Path) -> tuple[dict, object]:
     """Source folders (base + intermediates) and the prepared probe task."""
-    from model_recycling import demo_zoo
-    from model_recycling.tasks import load_prepared, load_registry, prepare_task
+    from model_recycling.demo import zoo as demo_zoo
+    from model_recycling.tasks.prepare import load_prepared, prepare_task
+    from model_recycling.tasks.registry import load_registry
 
     demo_zoo.write_tasks(root / "tasks", TASKS, seed=0)
     demo_zoo.build_base(root / "base", root / "tasks/lexicon.json", MODEL, 200, seed=0)
@@ -75,7 +76,7 @@ def noisy(encoder, scale: float, seed: int):
 
 def probe_zoo(sources: dict, task) -> dict:
     """{candidate: {size label: (score, seconds)}}; sizes: 'full' and each fraction."""
-    from model_recycling.modeling import load_encoder, load_tokenizer
+    from model_recycling.models.loading import load_encoder, load_tokenizer
 
     n = len(task.train)
     tasks = {"full": task, **{f: with_train_size(task, round(f * n)) for f in FRACTIONS}}
@@ -91,7 +92,7 @@ def probe_zoo(sources: dict, task) -> dict:
 
 
 def timed_probe(encoder, tokenizer, task) -> dict:
-    from model_recycling.probe import run_probe
+    from model_recycling.probing.probe import run_probe
 
     started = time.perf_counter()
     out = run_probe(encoder, tokenizer, task, PROBE, CPU)

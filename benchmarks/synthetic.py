@@ -39,7 +39,7 @@ class Task:
 
 def build_tokenizer(vocab_size: int = BERT_SHAPE["vocab_size"], max_length: int = 256):
     """Word-level, one token per whitespace-separated word ("w0", "w1", ...)."""
-    from model_recycling.demo_zoo import word_level_tokenizer
+    from model_recycling.demo.zoo import word_level_tokenizer
 
     words = SPECIALS + [f"w{i}" for i in range(vocab_size - len(SPECIALS))]
     return word_level_tokenizer(words, max_length)

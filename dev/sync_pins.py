@@ -1,6 +1,6 @@
 """Write envs/workflow.yaml from requirements.lock, so the conda environment (--sdm conda), the
 container (Dockerfile installs the lock itself) and `make run` share one set of pins.
-Run by `make lock`; tests/test_pins.py checks that they agree."""
+Run by `make lock`; tests/unit/dev/test_lock.py checks that they agree."""
 
 from pathlib import Path
 

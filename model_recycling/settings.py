@@ -46,9 +46,51 @@ def defaults(section: str) -> dict:
     return {key: spec["default"] for key, spec in node["properties"].items() if "default" in spec}
 
 
+def default(key: str):
+    """The default of a top-level key ("device")."""
+    return schema()["properties"][key]["default"]
+
+
 def with_defaults(section: dict, definition: str) -> dict:
     """A section as a job was told it, completed from the schema."""
     return {**defaults(definition), **section}
+
+
+def fill_defaults(config: dict) -> dict:
+    """A copy of `config` with the schema's defaults where it leaves them out, as Snakemake's
+    validate() fills them (nothing is validated here)."""
+    filled = copy.deepcopy(config)
+    _fill(filled, schema())
+    return filled
+
+
+def _resolved(node: dict) -> dict:
+    """A schema node with its $ref merged in (the node's own keywords win, property by
+    property)."""
+    if "$ref" not in node:
+        return node
+    target = schema()["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    properties = dict(target.get("properties", {}))
+    for key, spec in node.get("properties", {}).items():
+        properties[key] = {**properties.get(key, {}), **spec}
+    return {**target, **node, "properties": properties}
+
+
+def _fill(instance, node: dict) -> None:
+    node = _resolved(node)
+    if not isinstance(instance, dict):
+        return
+    properties = node.get("properties", {})
+    for key, spec in properties.items():
+        spec = _resolved(spec)
+        if "default" in spec:
+            instance.setdefault(key, copy.deepcopy(spec["default"]))
+        if key in instance:
+            _fill(instance[key], spec)
+    others = node.get("additionalProperties")
+    if isinstance(others, dict):
+        for key in instance.keys() - properties.keys():
+            _fill(instance[key], others)
 
 
 def as_recorded(validated: dict, written: dict, patterns=RECORDED_AS_WRITTEN) -> dict:

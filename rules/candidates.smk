@@ -105,7 +105,7 @@ checkpoint select:
 
 
 # models/: for probing (and the base); selected/: a selected candidate's weights fetched again
-# for finetuning when its first download was deleted after probing (model_recycling/disk.py).
+# for finetuning when its first download was deleted after probing (model_recycling/fetching/disk.py).
 rule download_model:
     output:
         directory("results/{store}/{model}/{revision}"),

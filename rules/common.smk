@@ -247,7 +247,11 @@ def finetune_model_dir(arch, model):
 
 
 def download_source(model):
-    """The source settings of the architecture that lists `model` (plan.download_source)."""
+    """The source settings of the architecture that lists `model` (plan.download_source). A
+    base's download reads no listing: asking a listing checkpoint from a params function that
+    does not take its output as input is refused by Snakemake."""
+    if any(is_base(arch, model) for arch in config["architectures"]):
+        return plan.download_source(config, model, {})
     listed = {
         arch: listed_candidates(arch)
         for arch in config["architectures"]

@@ -29,7 +29,7 @@ rule finetune:
         options=cell_options,
         gpu_slot=GPU_SLOT,
     shell:
-        # A candidate's cell that dies records its failure (model_recycling/guard.py); a
+        # A candidate's cell that dies records its failure (model_recycling/runtime/guard.py); a
         # baseline cell that dies stops the run.
         "python -m model_recycling.guard --kind cell --attempt {resources.attempt} "
         "--attempts {resources.attempts} --log {log} -- "

@@ -1,3 +1,7 @@
+"""Fixtures the whole suite shares (a tiny zoo, the micro run, the SLURM cluster) and the order and
+marks of tests: tests/workflow and tests/system run the real workflow or real components and are
+marked slow, so `pytest -m "not slow"` runs the unit tests alone."""
+
 import fcntl
 import os
 import shutil
@@ -7,37 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow_helpers import copy_workflow, load_config, snakemake, write_config
+from tests.support.common import DEV_HOLDOUT, REPO, TINY_MODEL
+from tests.support.workflow import copy_workflow, load_config, snakemake, write_config
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-REPO = Path(__file__).resolve().parents[1]
-DEV_HOLDOUT = {"large_threshold": 10000, "large_size": 1000, "small_fraction": 0.1}
-TINY_MODEL = {
-    "model_type": "bert",
-    "hidden_size": 32,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "max_position_embeddings": 48,
-}
-TINY_T5 = {
-    "model_type": "t5",
-    "d_model": 32,
-    "d_kv": 8,
-    "d_ff": 64,
-    "num_layers": 1,
-    "num_decoder_layers": 1,
-    "num_heads": 4,
-}
 
 
 @pytest.fixture(scope="session")
 def tiny_zoo(tmp_path_factory):
     """A real tiny base model and prepared demo tasks, built with the demo zoo code and loaded
     through the demo registry (paths pointed at this folder)."""
-    from model_recycling import demo_zoo
-    from model_recycling.tasks import load_registry, prepare_task
+    from model_recycling.demo import zoo as demo_zoo
+    from model_recycling.tasks.prepare import prepare_task
+    from model_recycling.tasks.registry import load_registry
 
     root = tmp_path_factory.mktemp("zoo")
     tasks = {
@@ -57,15 +43,9 @@ def tiny_zoo(tmp_path_factory):
     return root
 
 
-SLURM_SCRIPTS = REPO / "tests" / "slurm"
-# Tests install Debian packages as root when missing (SLURM, podman, chromium); the two pytest
-# workers may do so at once, and apt-get takes its locks without waiting: one at a time.
-APT_LOCK = "/run/model-recycling-test-apt.lock"
-
-
-def apt_get(*args) -> list:
-    """The apt-get command line that waits for the other installs (ours and anyone's)."""
-    return ["flock", APT_LOCK, "apt-get", "-o", "DPkg::Lock::Timeout=600", *args]
+pytest_plugins = ["tests.support.hub"]
+SLURM_SCRIPTS = REPO / "tests" / "support" / "slurm"
+SLOW_FOLDERS = ("workflow", "system")
 
 
 # Exists while a test session's SLURM cluster may be running (the cluster is machine-wide).
@@ -79,6 +59,9 @@ def pytest_collection_modifyitems(items):
     them stays up until the whole session ends (pytest_sessionfinish). Tests that read the
     session's micro run come last, so that while one worker makes it the other runs unit tests
     instead of waiting for it."""
+    for item in items:
+        if Path(item.fspath).relative_to(REPO / "tests").parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
     items.sort(
         key=lambda item: (
             item.get_closest_marker("slurm") is None,
@@ -111,8 +94,8 @@ def _start_cluster() -> None:
 
 @pytest.fixture(scope="session")
 def slurm_cluster_session():
-    """A real single-node SLURM cluster (tests/slurm/start_cluster.sh), stopped when the session
-    ends."""
+    """A real single-node SLURM cluster (tests/support/slurm/start_cluster.sh), stopped when the
+    session ends."""
     if os.environ.get("SKIP_SLURM") == "1":
         pytest.skip("SKIP_SLURM=1 is set")
     if os.geteuid() != 0:
@@ -142,10 +125,10 @@ def _stop_cluster() -> None:
 
 @pytest.fixture(scope="session")
 def micro_run(request, tmp_path_factory):
-    """One complete run of the micro demo (tests/configs/micro.yaml) in a copy of the workflow,
-    shared by every test that only reads it: (workdir, config, configfile). Under pytest-xdist
-    the first worker to ask makes it and the others wait for it (a lock in the folder that all
-    workers' temporary folders share), so the session runs it once."""
+    """One complete run of the micro demo (tests/support/configs/micro.yaml) in a copy of the
+    workflow, shared by every test that only reads it: (workdir, config, configfile). Under
+    pytest-xdist the first worker to ask makes it and the others wait for it (a lock in the
+    folder that all workers' temporary folders share), so the session runs it once."""
     shared = tmp_path_factory.getbasetemp()
     if _is_xdist_worker(request.config):
         shared = shared.parent

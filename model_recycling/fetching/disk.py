@@ -1,10 +1,10 @@
-"""Disk at scale (issue 9, item 7): a candidate's downloaded weights are deleted once it is
+"""Disk at scale: a candidate's downloaded weights are deleted once it is
 probed (downloads.keep_unselected: false), leaving its config, tokenizer and a marker that
 records what was deleted. The folder itself stays, with Snakemake's .snakemake_timestamp, so the
 finished probe is not planned again; a selected candidate is downloaded again into a folder of
 its own (results/selected/...) for its finetuning cells. Identical weights are never downloaded
 twice: the listing compares the Hub's LFS sha256 of every weight file before any download and
-excludes a duplicate (sources/hub.py, _decide)."""
+excludes a duplicate (listing/hub.py, _decide)."""
 
 from __future__ import annotations
 

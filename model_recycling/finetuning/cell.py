@@ -18,6 +18,7 @@ from model_recycling.records import (
     record_failure,
     write_died,
 )
+from model_recycling.settings import default
 from model_recycling.tasks.prepare import load_prepared
 from model_recycling.tasks.tokenized import timed_encoded_splits
 
@@ -50,7 +51,7 @@ def finetune_cell(
     recorded in the cell, the run goes on). tokenized_cache: the folder of the tokenized cache
     (tasks/tokenized.py), or None."""
     started = time.perf_counter()
-    device = setup_job(threads, settings["device"])
+    device = setup_job(threads, settings.get("device") or default("device"))
     task = load_prepared(task_dir)
     hp = Hyperparameters.from_config(settings)
     if revision == "auto":  # a local base model: its content hash

@@ -45,6 +45,7 @@ from model_recycling.listing.hub_rules import decide
 from model_recycling.models.architecture import config_facts, parse_config
 from model_recycling.models.files import is_head, size_reason, weight_files, weight_limit
 from model_recycling.records import one_line
+from model_recycling.settings import with_defaults
 
 # 2: details hold the architecture keys and weight sizes; older caches cannot stand in.
 CACHE_FORMAT = 2
@@ -79,6 +80,7 @@ def list_hub_candidates(
     log=print,
 ) -> list[Candidate]:
     """Every model found for the base, kept (status "ok") or excluded with its reason."""
+    source_cfg = with_defaults(source_cfg, "source")
     api = api or HfApi(endpoint=source_cfg.get("endpoint"))
     try:
         if offline_mode():

@@ -46,7 +46,7 @@ def decide(listing: dict, source_cfg: dict, fetch) -> list[Candidate]:
             details = _details(listing, summary["id"], fetch)
             _fill(candidate, details)
             weights = tuple(details.get("weight_ids") or ())
-            reason = _files_reason(candidate, details, base, tolerance)
+            reason = files_reason(candidate, details, base, tolerance)
             if not reason and weights and weights == tuple(base.get("weight_ids") or ()):
                 reason = f"{BASE_ITSELF} (identical weight files, sha256)"
             if not reason and weights in kept_weights:
@@ -138,7 +138,7 @@ def _hub_size_reason(total, base, source_cfg) -> str:
     return ""
 
 
-def _files_reason(candidate: Candidate, details: dict, base: dict, tolerance: float) -> str:
+def files_reason(candidate: Candidate, details: dict, base: dict, tolerance: float) -> str:
     """Why the model's own files rule it out ('' if they do not)."""
     if details.get("error"):
         return f"not usable: {details['error']}"

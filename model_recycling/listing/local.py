@@ -17,6 +17,7 @@ from model_recycling.models.files import (
     weights_digest,
 )
 from model_recycling.records import one_line
+from model_recycling.settings import with_defaults
 
 # The files that define what a model computes: config, weights and tokenizer (what loading
 # reads). Anything else (recycling_card.json with training timings, README, logs, checkpoints in
@@ -113,6 +114,7 @@ def describe_base(base_model_dir, base_id: str, source_cfg: dict) -> dict:
 def list_local_candidates(source_cfg: dict, base_model_dir, base_id: str = "") -> list:
     """Every sub-folder of source_cfg["path"], each kept or excluded with its reason (the base,
     a folder named like it or a copy of its weights: "the base model itself")."""
+    source_cfg = with_defaults(source_cfg, "source")
     root = Path(source_cfg["path"])
     if not root.is_dir():
         raise FileNotFoundError(f"local source folder '{root}' does not exist")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from model_recycling.listing.candidates import write_candidates
 from model_recycling.listing.hub import list_hub_candidates
 from model_recycling.listing.local import list_local_candidates
-from model_recycling.settings import with_defaults
 
 
 def list_candidates(arch_cfg: dict, cache_path) -> list:
@@ -24,9 +23,7 @@ def list_candidates(arch_cfg: dict, cache_path) -> list:
 
 def list_job(arch_cfg: dict, cache_path, out) -> list:
     """The list_candidates rule: every model the source holds into candidates.tsv (kept and
-    excluded, with the reasons printed). arch_cfg: base_model and source, as the job is told
-    them (the schema completes the source)."""
-    arch_cfg = {**arch_cfg, "source": with_defaults(arch_cfg["source"], "source")}
+    excluded, with the reasons printed). arch_cfg: base_model and source."""
     candidates = list_candidates(arch_cfg, cache_path)
     write_candidates(out, candidates)
     kept = sum(c.status == "ok" for c in candidates)

@@ -3,7 +3,7 @@ loss), sorted so the biggest gain is on top, a line at zero, ticks and a title.
 
 It draws what the matplotlib chart drew (same size, colours, order and labels) in a few
 milliseconds instead of a tenth of a second, which matters with thousands of tested models
-(issue 9, item 8: 3,000 gain pages). Text is escaped with escaping.text (numeric character
+(3,000 gain pages). Text is escaped with escaping.text (numeric character
 references are valid XML), so a hostile model id stays text. Same input, same bytes.
 """
 

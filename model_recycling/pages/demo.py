@@ -10,7 +10,7 @@ from model_recycling.io import atomic_write_text, read_json
 from model_recycling.pages.markdown import fmt, front_matter, md_table
 
 PAGE = "demo_zoo.md"
-# What counts as learned (issue 8): 20 points above the majority class, or Spearman >= 0.5.
+# What counts as learned: 20 points above the majority class, or Spearman >= 0.5.
 LEARNED_MARGIN = 0.20
 LEARNED_SPEARMAN = 0.5
 

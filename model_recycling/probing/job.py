@@ -12,6 +12,7 @@ from model_recycling.models.devices import describe_device, seed_everything, set
 from model_recycling.models.loading import check_tokenizer_fits, load_encoder, load_tokenizer
 from model_recycling.probing.probe import PROBE_SPLITS, run_probe
 from model_recycling.records import finish, job_provenance, record_failure, write_died
+from model_recycling.settings import default, with_defaults
 from model_recycling.tasks.prepare import load_prepared
 from model_recycling.tasks.subsample import with_train_size
 from model_recycling.tasks.tokenized import timed_encoded_splits
@@ -36,7 +37,7 @@ def probe_candidate(
 ) -> dict:
     """tokenized_cache: the folder of the tokenized cache (tasks/tokenized.py), or None."""
     started = time.perf_counter()
-    device = setup_job(threads, settings["device"])
+    device = setup_job(threads, settings.get("device") or default("device"))
     # probe.train_size: the training split subsampled (stratified, seeded); n_train says how many
     task = with_train_size(load_prepared(task_dir), settings.get("train_size"))
     record = {"model_id": model_id, "model_revision": revision, **job_provenance(task, settings)}
@@ -47,10 +48,11 @@ def probe_candidate(
         tokenizer = load_tokenizer(model_dir)
         encoder = load_encoder(model_dir, device)
         check_tokenizer_fits(tokenizer, encoder, model_dir)
+        probe = with_defaults(settings, "probe")  # as told, completed from the schema
         encoded = timed_encoded_splits(
-            tokenizer, task, settings["max_length"], PROBE_SPLITS, tokenized_cache, record
+            tokenizer, task, probe["max_length"], PROBE_SPLITS, tokenized_cache, record
         )
-        result = run_probe(encoder, tokenizer, task, settings, device, encoded)
+        result = run_probe(encoder, tokenizer, task, probe, device, encoded)
         record.update(status="ok", reason="", **result)
     except Exception as err:  # noqa: BLE001 - any failure of a candidate is its own, not the run's
         record_failure(record, err)

@@ -69,7 +69,7 @@ def bootstrap_interval(x, y, statistic, n_resamples=2000, seed=0, level=0.95) ->
 
 
 # Resamples as counts: with thousands of tested models, 2,000 resamples of Kendall's O(n^2) pairs
-# one by one took minutes per architecture (issue 9, item 8); as matrix products, a second.
+# one by one took minutes per architecture; as matrix products, a second.
 def _counts(picks: np.ndarray, n: int) -> np.ndarray:
     """How often each model is drawn in each resample: [resamples, n]."""
     flat = (picks + n * np.arange(len(picks))[:, None]).ravel()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from model_recycling.io import atomic_write_json, read_json, read_jsonl, write_jsonl
 from model_recycling.provenance import file_sha256, fingerprint, package_versions
+from model_recycling.settings import default
 from model_recycling.tasks.dev_sets import hold_out_dev
 from model_recycling.tasks.registry import LABEL_TRANSFORMS, TaskSpec, as_list, load_registry
 
@@ -223,12 +224,13 @@ def prepare_task(
     spec: TaskSpec,
     out_dir,
     dev_holdout: dict,
-    protocol: str,
     sample_seed: int = 0,
     dataset_dict=None,
+    protocol: str | None = None,
 ) -> dict:
     """Write train/dev/eval example files and meta.json (sizes, label counts, how the task was
     prepared, fingerprint)."""
+    protocol = protocol or default("protocol")
     dev_rule, input_encoding = resolve_protocol(protocol, dev_holdout)
     if dataset_dict is None:
         dataset_dict = load_task_dataset(spec)
@@ -292,7 +294,7 @@ def load_prepared(task_dir) -> TaskData:
 def prepare_job(registries: list, task: str, dev_holdout: dict, protocol: str, out_dir) -> dict:
     """The prepare_task rule: one registry task prepared into out_dir; prints its summary."""
     spec = load_registry(registries)[task]
-    meta = prepare_task(spec, out_dir, dev_holdout, protocol)
+    meta = prepare_task(spec, out_dir, dev_holdout, protocol=protocol)
     summary = {k: meta[k] for k in ("task", "sizes", "label_counts", "protocol", "fingerprint")}
     print(json.dumps(summary))
     return meta

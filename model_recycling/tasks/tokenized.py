@@ -160,7 +160,7 @@ def _cached(entry: Path, split: str, examples: list, encode, parts: dict, log) -
             features, problem = _read(entry, split, examples, encode)  # built meanwhile?
             if features is None:
                 features = encode(examples)
-                _write(entry, split, features, parts)
+                write_split(entry, split, features, parts)
                 what = f"rebuilt ({problem})" if problem else "built"
                 log(f"tokenized cache: {what} {entry / split} in {_since(started)}")
                 return features
@@ -216,7 +216,8 @@ def _pack(features: list) -> tuple[dict, list]:
     return arrays, keys
 
 
-def _write(entry: Path, split: str, features: list, parts: dict) -> None:
+def write_split(entry: Path, split: str, features: list, parts: dict) -> None:
+    """Write one split of an entry: its ids, then the record that completes it."""
     arrays, keys = _pack(features)
     path = entry / f"{split}.npz"
     with atomic_output(path, "wb") as handle:

@@ -1,0 +1,34 @@
+"""Results made by the commit before the package was grouped by stage stay what they were:
+the micro run gives the same pages, tables, cells and probes (timings aside), and a run made
+by the previous layout plans nothing (Snakemake reruns a finished job when its params, inputs
+or shell command changed). Both are recorded in tests/support/recorded/, from the micro run of
+that commit."""
+
+import json
+import shutil
+
+from tests.support.common import REPO
+from tests.support.run_digest import digest
+from tests.support.snakemake_metadata import replace_deciding_fields
+from tests.support.workflow import planned_jobs, snakemake
+
+RECORDED = REPO / "tests" / "support" / "recorded"
+
+
+def test_the_micro_run_produces_what_the_previous_layout_produced(micro_run):
+    workdir = micro_run[0]
+    recorded = json.loads((RECORDED / "micro_run_digest.json").read_text())
+    found = digest(workdir)
+    assert sorted(found) == sorted(recorded)
+    assert [name for name in recorded if found[name] != recorded[name]] == []
+
+
+def test_a_run_made_by_the_previous_layout_plans_nothing(micro_run, tmp_path):
+    workdir, _, configfile = micro_run
+    run = tmp_path / "run"
+    shutil.copytree(workdir, run, symlinks=True)
+    recorded = json.loads((RECORDED / "micro_run_metadata.json").read_text())
+    # Every output's record now says what the previous layout's job was told and ran.
+    assert replace_deciding_fields(run, recorded) == []
+    result = snakemake(run, run / configfile.name, "-n")
+    assert planned_jobs(result) == {}, result.stdout[-3000:]
