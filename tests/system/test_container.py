@@ -17,7 +17,7 @@ from tests.support.workflow import assert_same_files, copy_workflow, write_confi
 
 pytestmark = pytest.mark.slow
 
-CONTAINER_DIR = REPO / "tests" / "container"
+CONTAINER_DIR = REPO / "tests" / "support" / "container"
 BASE = "localhost/model-recycling-base:bookworm"
 TAG = "localhost/model-recycling:test-cpu"
 IMAGE_UID = 1000  # the Dockerfile's user `recycler`
