@@ -2,13 +2,13 @@
 VENV ?= .venv
 CORES ?= all
 ARGS ?=
+# The config a run, its cost estimate and its archive are of (the demo by default).
+CONFIG ?= config.yaml
 PYTEST_ARGS ?=
 # Two test processes (pytest-xdist): one runs a workflow while the other runs unit tests.
 TEST_WORKERS ?= 2
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-# The demo and the tests never reach the Hub.
-export HF_HUB_OFFLINE ?= 1
 
 .PHONY: run test lint lock benchmark bench cost screenshots clean image archive restore
 
@@ -19,9 +19,11 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 	$(VENV)/bin/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock
 	touch $@
 
-# Resumes by itself after a killed run (model_recycling/runtime/resume.py).
+# `make run CONFIG=configs/hub.yaml`: any config. Resumes by itself after a killed run
+# (model_recycling/runtime/resume.py). A config that needs no network (the demo) runs offline by
+# itself; a Hub config reaches the Hub (rules/common.smk).
 run: $(VENV)/.installed
-	python -m model_recycling.runtime.resume --cores $(CORES) $(ARGS)
+	python -m model_recycling.runtime.resume --configfile $(CONFIG) --cores $(CORES) $(ARGS)
 
 test: $(VENV)/.installed
 	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
@@ -65,7 +67,6 @@ image:
 
 # A run archive, archives/<config>-<commit>.tar.gz (README "Archived runs"). WHEELS=1 adds a
 # wheelhouse of the lock, IMAGE=1 the image IMAGE_TAG, ALLOW_DIRTY=1 archives HEAD of a dirty tree.
-CONFIG ?= config.yaml
 archive: $(VENV)/.installed
 	PYTHONPATH=$(CURDIR) python scripts/archive.py --config $(CONFIG) $(if $(NAME),--name $(NAME)) \
 		$(if $(filter 1,$(WHEELS)),--wheels) $(if $(filter 1,$(IMAGE)),--image $(IMAGE_TAG)) \
@@ -85,7 +86,6 @@ screenshots: $(VENV)/.installed
 # What a run will cost before it runs: jobs, hours and download volume per stage, from this
 # run's own records where they exist, else benchmarks/results.json (README "What it costs").
 # CONFIG=configs/hub.yaml; ARGS="--assume-candidates 2000" for architectures not listed yet.
-CONFIG ?= config.yaml
 cost: $(VENV)/.installed
 	PYTHONPATH=$(CURDIR) python scripts/cost.py --configfile $(CONFIG) $(ARGS)
 

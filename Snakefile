@@ -32,9 +32,9 @@ onstart:
 rule all:
     default_target: True
     input:
-        "results/site",
-        "results/site_html",
-        "results/model_cards",
+        f"{RESULTS}/site",
+        f"{RESULTS}/site_html",
+        f"{RESULTS}/model_cards",
         # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
         # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
         lambda w: all_baseline_cells(),

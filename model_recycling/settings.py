@@ -94,9 +94,11 @@ def _fill(instance, node: dict) -> None:
 
 
 def as_recorded(validated: dict, written: dict, patterns=RECORDED_AS_WRITTEN) -> dict:
-    """A copy of the validated config without the defaults of `patterns` that `written` (the
-    config before validation) leaves out."""
+    """A copy of the validated config without where its results go (a run moved to another
+    folder computes the same) and without the defaults of `patterns` that `written` (the config
+    before validation) leaves out."""
     recorded = copy.deepcopy(validated)
+    recorded.pop("results_dir", None)
     for pattern in patterns:
         _prune(recorded, written, pattern)
     return recorded

@@ -16,7 +16,7 @@ checkpoint list_candidates:
     output:
         candidates=f"{ARCH}/candidates.tsv",
     log:
-        f"results/logs/list_candidates/{{arch}}.log",
+        f"{LOGS}/list_candidates/{{arch}}.log",
     conda:
         "../envs/workflow.yaml"
     params:
@@ -37,7 +37,7 @@ rule probe:
     output:
         f"{ARCH}/probe/{{model}}.json",
     log:
-        f"results/logs/probe/{{arch}}/{{model}}.log",
+        f"{LOGS}/probe/{{arch}}/{{model}}.log",
     retries: attempts("probe") - 1
     conda:
         "../envs/workflow.yaml"
@@ -82,7 +82,7 @@ checkpoint select:
     output:
         selection=f"{ARCH}/selected.tsv",
     log:
-        f"results/logs/select/{{arch}}.log",
+        f"{LOGS}/select/{{arch}}.log",
     conda:
         "../envs/workflow.yaml"
     params:
@@ -108,9 +108,9 @@ checkpoint select:
 # for finetuning when its first download was deleted after probing (model_recycling/fetching/disk.py).
 rule download_model:
     output:
-        directory("results/{store}/{model}/{revision}"),
+        directory(f"{RESULTS}/{{store}}/{{model}}/{{revision}}"),
     log:
-        "results/logs/download_model/{store}/{model}/{revision}.log",
+        f"{LOGS}/download_model/{{store}}/{{model}}/{{revision}}.log",
     wildcard_constraints:
         store="models|selected",
     retries: attempts("download") - 1

@@ -18,7 +18,6 @@ validate(config, "../schemas/config.schema.yaml")
 # The workflow's package imports from this checkout, here and in every job, whatever the job's
 # environment (venv, conda, container, SLURM node).
 sys.path.insert(0, workflow.basedir)
-shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; ")
 
 from model_recycling.fetching.disk import weights_deleted
 from model_recycling.listing.candidates import read_candidates, usable_candidates
@@ -28,8 +27,12 @@ from model_recycling.runtime import plan
 from model_recycling.settings import as_recorded
 from model_recycling.tasks.registry import load_registry
 
-# What jobs are told (their params): the config, less the defaults it leaves to the schema that
-# were added after results were recorded (settings.RECORDED_AS_WRITTEN).
+# Where this config's run writes (results/<config name> unless results_dir says).
+RESULTS = config["results_dir"] = plan.resolve_results_dir(
+    config, workflow.config_settings.configfiles
+)
+# What jobs are told (their params): the config, less where its results go and the defaults it
+# leaves to the schema that were added after results were recorded (settings.as_recorded).
 RECORDED = as_recorded(config, CONFIG_AS_WRITTEN)
 REGISTRY = load_registry(config["task_registries"])
 for _key, _names in (
@@ -43,9 +46,19 @@ for _key, _names in (
                 f"{config['task_registries']}"
             )
 
-ARCH = plan.ARCH_DIR
+# Jobs import the workflow's package from this checkout; a config that needs no network (the
+# demo) runs offline, so that nothing in it can reach the Hub.
+OFFLINE = (
+    ""
+    if plan.needs_network(config, REGISTRY)
+    else "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
+)
+shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; {OFFLINE}")
+ARCH = f"{RESULTS}/architectures/{{arch}}"
+TASKS = f"{RESULTS}/tasks/{{task}}"
+LOGS = f"{RESULTS}/logs"
 ZOO = config.get("demo_zoo", {})  # no section: no demo zoo
-ZOO_DIR = "results/demo_zoo"
+ZOO_DIR = plan.ZOO_DIR
 DECOYS = (
     ["decoy-wider", "decoy-no-weights", "decoy-no-tokenizer"]
     if ZOO.get("decoys_of")
@@ -90,11 +103,13 @@ def this_attempt(wildcards, attempt):
 def tokenized_cache(wildcards, input):
     """A probe's or cell's --tokenized-cache. It never changes a score, so it is a derived
     param (it takes `input`): switching it reruns nothing."""
-    return "--tokenized-cache results/tokenized" if config["tokenized_cache"] else ""
+    return (
+        f"--tokenized-cache {plan.TOKENIZED_CACHE}" if config["tokenized_cache"] else ""
+    )
 
 
 def task_inputs(task):
-    return [f"results/tasks/{task}/{name}" for name in TASK_FILES]
+    return [f"{plan.task_dir(config, task)}/{name}" for name in TASK_FILES]
 
 
 def arch_config(arch):
@@ -109,7 +124,8 @@ def is_base(arch, model):
     return plan.is_base(config, arch, model)
 
 
-listing_file = plan.listing_file
+def listing_file(arch):
+    return plan.listing_file(config, arch)
 
 
 def listing_path(arch):
@@ -213,7 +229,9 @@ def probe_options(wildcards, input):
     each for every job in the plan, 12,000 probes at 2,000 candidates per architecture.
     """
     arch, model = wildcards.arch, wildcards.model
-    folder = input.model or plan.scratch_folder(model, model_revision(arch, model))
+    folder = input.model or plan.scratch_folder(
+        config, model, model_revision(arch, model)
+    )
     options = [
         f"--model-dir {shlex.quote(folder)}",
         f"--task-dir {os.path.dirname(input.task[0])}",
@@ -267,7 +285,7 @@ def selected_models(arch):
 
 
 def probe_files(arch):
-    return plan.probe_files(arch, listed_candidates(arch))
+    return plan.probe_files(config, arch, listed_candidates(arch))
 
 
 def baseline_cells(arch):

@@ -18,7 +18,7 @@ if ZOO.get("enabled"):
                 split=["train", "test"],
             ),
         log:
-            "results/logs/demo_tasks.log",
+            f"{LOGS}/demo_tasks.log",
         conda:
             "../envs/workflow.yaml"
         params:
@@ -34,7 +34,7 @@ if ZOO.get("enabled"):
         output:
             directory(f"{ZOO_DIR}/models/{{base}}"),
         log:
-            "results/logs/demo_base/{base}.log",
+            f"{LOGS}/demo_base/{{base}}.log",
         wildcard_constraints:
             base="|".join(ZOO["bases"]),
         conda:
@@ -54,7 +54,7 @@ if ZOO.get("enabled"):
         output:
             directory(f"{ZOO_DIR}/models/{{name}}"),
         log:
-            "results/logs/demo_intermediate/{name}.log",
+            f"{LOGS}/demo_intermediate/{{name}}.log",
         wildcard_constraints:
             name="|".join(ZOO["intermediates"]),
         conda:
@@ -78,7 +78,7 @@ if ZOO.get("enabled") and DECOYS:
         output:
             [directory(f"{ZOO_DIR}/models/{name}") for name in DECOYS],
         log:
-            "results/logs/demo_decoys.log",
+            f"{LOGS}/demo_decoys.log",
         conda:
             "../envs/workflow.yaml"
         params:

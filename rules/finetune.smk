@@ -4,11 +4,11 @@
 rule finetune:
     input:
         model=lambda w: finetune_model_dir(w.arch, w.model),
-        task=[f"results/tasks/{{task}}/{name}" for name in TASK_FILES],
+        task=[f"{TASKS}/{name}" for name in TASK_FILES],
     output:
         f"{ARCH}/cells/{{model}}/{{task}}/seed{{seed}}.json",
     log:
-        "results/logs/finetune/{arch}/{model}/{task}/seed{seed}.log",
+        f"{LOGS}/finetune/{{arch}}/{{model}}/{{task}}/seed{{seed}}.log",
     retries: attempts("finetune") - 1
     conda:
         "../envs/workflow.yaml"

@@ -16,8 +16,8 @@ rule aggregate:
         cells=lambda w: candidate_cells(w.arch),
         candidates=f"{ARCH}/candidates.tsv",
         selection=f"{ARCH}/selected.tsv",
-        metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
-        probe_meta=f"results/tasks/{config['probe']['task']}/meta.json",
+        metas=expand(f"{RESULTS}/tasks/{{task}}/meta.json", task=config["targets"]),
+        probe_meta=f"{RESULTS}/tasks/{config['probe']['task']}/meta.json",
     output:
         # The main tables also go into `snakemake --report` (captions in report/).
         ranking=report(
@@ -51,7 +51,7 @@ rule aggregate:
             "counts.json",
         ),
     log:
-        "results/logs/aggregate/{arch}.log",
+        f"{LOGS}/aggregate/{{arch}}.log",
     conda:
         "../envs/workflow.yaml"
     params:
@@ -75,7 +75,7 @@ rule aggregate:
 rule render:
     input:
         tables=expand(f"{ARCH}/tables/counts.json", arch=config["architectures"]),
-        metas=expand("results/tasks/{task}/meta.json", task=config["targets"]),
+        metas=expand(f"{RESULTS}/tasks/{{task}}/meta.json", task=config["targets"]),
         # The demo zoo's page reads each intermediate's recycling_card.json.
         zoo=(
             expand(f"{ZOO_DIR}/models/{{name}}", name=ZOO.get("intermediates", {}))
@@ -84,7 +84,7 @@ rule render:
         ),
     output:
         report(
-            directory("results/site"),
+            directory(f"{RESULTS}/site"),
             patterns=["model_gain_chart/{arch}/{model}.svg"],
             caption="../report/gain_chart.rst",
             category="Gain charts",
@@ -92,7 +92,7 @@ rule render:
             labels={"architecture": "{arch}", "model": "{model}"},
         ),
     log:
-        "results/logs/render.log",
+        f"{LOGS}/render.log",
     conda:
         "../envs/workflow.yaml"
     params:
@@ -109,11 +109,11 @@ rule render:
 
 rule html_site:
     input:
-        "results/site",
+        f"{RESULTS}/site",
     output:
-        directory("results/site_html"),
+        directory(f"{RESULTS}/site_html"),
     log:
-        "results/logs/html_site.log",
+        f"{LOGS}/html_site.log",
     conda:
         "../envs/workflow.yaml"
     shell:
@@ -124,9 +124,9 @@ rule model_cards:
     input:
         tables=expand(f"{ARCH}/tables/counts.json", arch=config["architectures"]),
     output:
-        directory("results/model_cards"),
+        directory(f"{RESULTS}/model_cards"),
     log:
-        "results/logs/model_cards.log",
+        f"{LOGS}/model_cards.log",
     conda:
         "../envs/workflow.yaml"
     params:
@@ -144,9 +144,9 @@ rule model_cards:
 # card_pr.dry_run is false (see README, "Model-card sections").
 rule propose_model_cards:
     input:
-        "results/model_cards",
+        f"{RESULTS}/model_cards",
     log:
-        "results/logs/propose_model_cards.log",
+        f"{LOGS}/propose_model_cards.log",
     conda:
         "../envs/workflow.yaml"
     params:

@@ -10,9 +10,9 @@ rule prepare_task:
     input:
         lambda w: REGISTRY[w.task].local_data_files(),
     output:
-        [f"results/tasks/{{task}}/{name}" for name in TASK_FILES],
+        [f"{TASKS}/{name}" for name in TASK_FILES],
     log:
-        "results/logs/prepare_task/{task}.log",
+        f"{LOGS}/prepare_task/{{task}}.log",
     conda:
         "../envs/workflow.yaml"
     params:

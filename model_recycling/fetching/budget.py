@@ -23,7 +23,6 @@ from pathlib import Path
 from model_recycling.fetching.disk import weight_paths, weights_deleted
 from model_recycling.io import atomic_write_json, read_json
 
-LEDGER = "results/downloads/ledger.json"
 STALE_AFTER_S = 3600.0  # a reservation from another host, with nothing on disk yet
 
 
@@ -121,12 +120,14 @@ def _gb(nbytes: int) -> str:
 def add_arguments(parser) -> None:
     """The job scripts' options (scripts/probe.py, scripts/download_model.py)."""
     parser.add_argument("--disk-budget-gb", type=float, help="downloads.disk_budget_gb")
-    parser.add_argument("--disk-ledger", default=LEDGER, help="the ledger shared by the run")
+    parser.add_argument("--disk-ledger", help="the ledger the run's downloads share")
 
 
 def from_arguments(args) -> DiskBudget | None:
     if not args.disk_budget_gb:
         return None
+    if not args.disk_ledger:
+        raise SystemExit("--disk-budget-gb needs --disk-ledger (the run's ledger)")
     return DiskBudget.from_gb(args.disk_ledger, args.disk_budget_gb)
 
 

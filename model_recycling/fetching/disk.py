@@ -67,16 +67,18 @@ def restore_weights(model_dir, fetch) -> bool:
         return True
 
 
-FETCH_ROOT = "results/fetching"  # downloads.fetch: probe: each probe's scratch folder is below
+SCRATCH = "fetching"  # downloads.fetch: probe: <results>/fetching/<model>/<revision>
 
 
 def scratch_folder(folder) -> Path:
-    """A fetching probe's scratch folder, resolved: only ever one below FETCH_ROOT (a revision
-    from a hostile listing such as '../..' must not turn its deletion into deleting the run)."""
-    root, path = Path(FETCH_ROOT).resolve(), Path(folder).resolve()
-    if root not in path.parents:
-        raise ValueError(f"refusing to delete {folder}: not a scratch folder below {FETCH_ROOT}/")
-    return path
+    """A fetching probe's scratch folder, resolved: only ever <results>/fetching/<model>/<revision>
+    (a revision from a hostile listing such as '../..' must not turn its deletion into deleting
+    the run)."""
+    path = Path(folder)
+    if ".." in path.parts or len(path.parts) < 3 or path.parent.parent.name != SCRATCH:
+        expected = f"<results>/{SCRATCH}/<model>/<revision>"
+        raise ValueError(f"refusing to delete {folder}: not a scratch folder {expected}")
+    return path.resolve()
 
 
 def remove_scratch(folder) -> None:

@@ -1,7 +1,8 @@
 """A run archive: one tar.gz that restores a finished run on another machine, offline.
 
 It holds the workflow at its commit (`git archive HEAD`), the config that ran, every listing,
-probe record, cell, table, page, log and the run manifest under results/, Snakemake's metadata
+probe record, cell, table, page, log and the run manifest of its results folder (and the demo
+zoo's files but its weights, when the config builds it), Snakemake's metadata
 (so a dry run there plans nothing), and optionally a wheelhouse of requirements.lock and the
 image (`podman save`). No model weights and no caches. ARCHIVE.json lists every member with
 its sha256; restore() checks them.
@@ -20,6 +21,8 @@ import tarfile
 import tempfile
 import warnings
 from pathlib import Path
+
+from model_recycling.runtime.plan import ZOO_DIR, results_dir_of
 
 INDEX = "ARCHIVE.json"
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx"}
@@ -50,10 +53,11 @@ def git_head(source: Path, allow_dirty: bool) -> tuple[str, bytes]:
     return commit.stdout.strip(), tar
 
 
-def result_files(workdir: Path) -> list[Path]:
-    """What the run wrote (results/) and Snakemake's metadata, less weights and caches."""
+def result_files(workdir: Path, results: str) -> list[Path]:
+    """What the run wrote (its results folder, the demo zoo) and Snakemake's metadata, less
+    weights and caches."""
     files = []
-    for top in ("results", ".snakemake/metadata"):
+    for top in (results, ZOO_DIR, ".snakemake/metadata"):
         for path in sorted((workdir / top).rglob("*")):
             relative = path.relative_to(workdir)
             if not path.is_file() or path.is_symlink():
@@ -112,8 +116,9 @@ def write_archive(
     (default workdir) at HEAD and the config file that ran. Returns the archive's index."""
     workdir, source = Path(workdir), Path(source or workdir)
     commit, code_tar = git_head(source, allow_dirty)
-    if not (workdir / "results/site/manifest.json").is_file():
-        raise FileNotFoundError(f"{workdir}/results/site/manifest.json: no finished run there")
+    results = results_dir_of(config)
+    if not (workdir / results / "site/manifest.json").is_file():
+        raise FileNotFoundError(f"{workdir}/{results}/site/manifest.json: no finished run there")
     members = {}
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
@@ -123,10 +128,10 @@ def write_archive(
         gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as zipped,
     ):
         with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            results = result_files(workdir)
+            files = result_files(workdir, results)
             # git gives every file the commit's time; a commit made after the run would look
             # newer than the results and a dry run there would plan them again.
-            oldest = min(int((workdir / p).stat().st_mtime) for p in results)
+            oldest = min(int((workdir / p).stat().st_mtime) for p in files)
             with tarfile.open(fileobj=io.BytesIO(code_tar)) as code:
                 for info in code.getmembers():
                     info.mtime = min(info.mtime, oldest)
@@ -138,7 +143,7 @@ def write_archive(
                     tar.addfile(info, data)
             config_name = f"archived-config/{Path(config).name}"
             _add_file(tar, members, Path(config), config_name)
-            for relative in results:
+            for relative in files:
                 _add_file(tar, members, workdir / relative, relative.as_posix())
             for wheel in sorted(Path(wheels).glob("*.whl")) if wheels else []:
                 _add_file(tar, members, wheel, f"wheelhouse/{wheel.name}")
@@ -146,7 +151,7 @@ def write_archive(
                 _add_file(tar, members, Path(image), "image.tar")
             index = {"commit": commit, "config": config_name, "members": members}
             blob = json.dumps(index, indent=1, sort_keys=True).encode()
-            _add_bytes(tar, INDEX, blob, int(os.path.getmtime(workdir / "results/site")))
+            _add_bytes(tar, INDEX, blob, int(os.path.getmtime(workdir / results / "site")))
     partial.replace(dest)
     return index
 

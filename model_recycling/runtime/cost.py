@@ -7,7 +7,7 @@ Per-job time comes from the best measurement at hand, and the report names which
 2. else this run's cell records of the same architecture on other tasks (examples per second);
 3. else the benchmark (benchmarks/results.json, `make bench`): its random BERT 6 x 384 on this
    machine, scaled by compute per token (layers x hidden^2) to the base model's shape and by the
-   task's size (results/tasks/<task>/meta.json when prepared, else
+   task's size (<results>/tasks/<task>/meta.json when prepared, else
    resources/tasks/protocol_sizes.yaml)."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def read_listings(config: dict, root: Path, assume_candidates: int | None = None
     an architecture not listed yet."""
     listings = {}
     for arch, settings in config["architectures"].items():
-        path = root / plan.listing_file(arch)
+        path = root / plan.listing_file(config, arch)
         if path.exists():
             filters = settings.get("candidates", {})
             usable = usable_candidates(read_candidates(path), filters, arch, path)
@@ -76,13 +76,13 @@ class Throughput:
 
     def __init__(self, config: dict, arch: str, root: Path, bench: dict, sizes: dict, shape):
         self.config, self.root, self.bench, self.sizes = config, root, bench, sizes
-        arch_dir = root / f"results/architectures/{arch}"
+        arch_dir = root / plan.arch_dir(config, arch)
         self.probes = _records(arch_dir / "probe", "*.json")
         self.cells = _records(arch_dir / "cells", "*/*/seed*.json")
         self.scale = (shape[0] * shape[1] ** 2) / (BENCH_SHAPE[0] * BENCH_SHAPE[1] ** 2)
 
     def task_size(self, task: str) -> tuple:
-        meta = self.root / f"results/tasks/{task}/meta.json"
+        meta = self.root / plan.task_dir(self.config, task) / "meta.json"
         if meta.exists():
             sizes = json.loads(meta.read_text())["sizes"]
             return sizes["train"], sizes["eval"], "prepared meta.json"
@@ -157,7 +157,7 @@ def estimate(config: dict, root: Path, bench: dict, sizes: dict, assume_candidat
     counts = job_counts(config, listings)
     archs = {}
     for arch, settings in config["architectures"].items():
-        arch_dir = root / f"results/architectures/{arch}"
+        arch_dir = root / plan.arch_dir(config, arch)
         shape, shape_basis = base_shape(arch_dir / "candidates.tsv", settings["base_model"]["id"])
         rate = Throughput(config, arch, root, bench, sizes, shape)
         probe_s, probe_basis = rate.probe_seconds()
@@ -237,6 +237,7 @@ def cost_job(configfile, root=".", bench=None, sizes=None, assume_candidates=Non
 
     config = yaml.safe_load(Path(configfile).read_text())
     validate(config, str(SCHEMA))  # fills the defaults
+    config["results_dir"] = plan.resolve_results_dir(config, [configfile])
     bench = json.loads(Path(bench or REPO / "benchmarks/results.json").read_text())
     sizes = load_sizes(Path(sizes or REPO / "resources/tasks/protocol_sizes.yaml"))
     try:

@@ -10,15 +10,56 @@ download made, weights deleted after probing), the caller says so in an argument
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
-from model_recycling.fetching.budget import LEDGER
-from model_recycling.fetching.disk import FETCH_ROOT
+import yaml
+
 from model_recycling.listing.candidates import Candidate
 from model_recycling.naming import safe_name
 
-ARCH_DIR = "results/architectures/{arch}"
-CELL = ARCH_DIR + "/cells/{model}/{task}/seed{seed}.json"
-PROBE = ARCH_DIR + "/probe/{model}.json"
+# Shared by every config of a checkout: the demo zoo (the demo registry names its task files)
+# and the tokenized cache (keyed by content).
+ZOO_DIR = "results/demo_zoo"
+TOKENIZED_CACHE = "results/tokenized"
+
+
+def resolve_results_dir(config: dict, configfiles) -> str:
+    """Where a config's run writes: its `results_dir`, else results/<config file name>, so that
+    two configs never write over each other's results."""
+    if config.get("results_dir"):
+        return config["results_dir"]
+    name = Path(configfiles[-1]).stem if configfiles else "config"
+    return f"results/{name}"
+
+
+def results_dir_of(config_file) -> str:
+    """The results folder of a config file's run (outside Snakemake: archives, cost)."""
+    config = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+    return resolve_results_dir(config, [config_file])
+
+
+def needs_network(config: dict, registry: dict) -> bool:
+    """Whether a run of the config reaches the network: a Hub source or base, or a task whose
+    dataset is not in local files (registry: task name -> TaskSpec)."""
+    hub = any(
+        arch["source"]["type"] == "hub" or not arch["base_model"].get("path")
+        for arch in config["architectures"].values()
+    )
+    tasks = [config["probe"]["task"], *config["targets"]]
+    return hub or any(not registry[task].data_files for task in tasks)
+
+
+def arch_dir(config: dict, arch: str) -> str:
+    return f"{config['results_dir']}/architectures/{arch}"
+
+
+def task_dir(config: dict, task: str) -> str:
+    return f"{config['results_dir']}/tasks/{task}"
+
+
+def ledger(config: dict) -> str:
+    """The disk budget's ledger of reserved download bytes (fetching/budget.py)."""
+    return f"{config['results_dir']}/downloads/ledger.json"
 
 
 def arch_config(config: dict, arch: str) -> dict:
@@ -51,9 +92,9 @@ def calibration_k(config: dict, arch: str) -> int:
     return arch_config(config, arch).get("calibration_k", config["calibration_k"])
 
 
-def listing_file(arch: str) -> str:
+def listing_file(config: dict, arch: str) -> str:
     """Where the listing checkpoint writes the architecture's candidates.tsv."""
-    return f"{ARCH_DIR}/candidates.tsv".format(arch=arch)
+    return f"{arch_dir(config, arch)}/candidates.tsv"
 
 
 # --- revisions and folders -------------------------------------------------------------------
@@ -76,7 +117,7 @@ def weights_folder(config: dict, arch: str, model: str, revision: str, candidate
         return arch_config(config, arch)["base_model"]["path"]
     if candidate is not None and candidate.path:
         return candidate.path
-    return f"results/models/{model}/{revision}"
+    return f"{config['results_dir']}/models/{model}/{revision}"
 
 
 def keeps_weights(config: dict, candidate: Candidate | None) -> bool:
@@ -97,9 +138,10 @@ def fetches_in_probe(config: dict, candidate: Candidate | None, downloaded: bool
     return not downloaded
 
 
-def scratch_folder(model: str, revision: str) -> str:
-    """Where a fetching probe downloads its candidate."""
-    return f"{FETCH_ROOT}/{model}/{revision}"
+def scratch_folder(config: dict, model: str, revision: str) -> str:
+    """Where a fetching probe downloads its candidate (below a folder named fetching/, the only
+    kind fetching/disk.py deletes)."""
+    return f"{config['results_dir']}/fetching/{model}/{revision}"
 
 
 def finetune_weights_folder(
@@ -107,10 +149,10 @@ def finetune_weights_folder(
 ) -> str:
     """The folder a cell loads. A selected candidate whose weights were deleted after probing,
     or fetched by its probe (`usable` False: the probe's folder is gone or holds no weights), is
-    downloaded again into results/selected/; a folder that still has them is used as it is."""
+    downloaded again into <results>/selected/; a folder that still has them is used as it is."""
     if keeps_weights(config, candidate) or usable:
         return folder
-    return f"results/selected/{safe_name(candidate.model_id)}/{revision}"
+    return f"{config['results_dir']}/selected/{safe_name(candidate.model_id)}/{revision}"
 
 
 # --- job options -----------------------------------------------------------------------------
@@ -118,7 +160,7 @@ def finetune_weights_folder(
 
 def disk_budget_options(config: dict) -> str:
     budget = config["downloads"]["disk_budget_gb"]
-    return f"--disk-budget-gb {budget} --disk-ledger {LEDGER}" if budget else ""
+    return f"--disk-budget-gb {budget} --disk-ledger {ledger(config)}" if budget else ""
 
 
 def download_budget_options(config: dict, store: str, model: str) -> str:
@@ -158,13 +200,15 @@ def download_source(config: dict, model: str, listed: dict) -> dict:
 # --- what is finetuned -----------------------------------------------------------------------
 
 
-def probe_files(arch: str, models) -> list:
-    return [PROBE.format(arch=arch, model=model) for model in models]
+def probe_files(config: dict, arch: str, models) -> list:
+    folder = arch_dir(config, arch)
+    return [f"{folder}/probe/{model}.json" for model in models]
 
 
-def cells(arch: str, models, tasks, seeds) -> list:
+def cells(config: dict, arch: str, models, tasks, seeds) -> list:
+    folder = arch_dir(config, arch)
     return [
-        CELL.format(arch=arch, model=model, task=task, seed=seed)
+        f"{folder}/cells/{model}/{task}/seed{seed}.json"
         for model in models
         for task in tasks
         for seed in seeds
@@ -174,13 +218,13 @@ def cells(arch: str, models, tasks, seeds) -> list:
 def baseline_cells(config: dict, arch: str) -> list:
     """Known before any probing: the baseline starts while candidates are still probed."""
     models = [base_name(config, arch)]
-    return cells(arch, models, config["targets"], config["baseline_seeds"])
+    return cells(config, arch, models, config["targets"], config["baseline_seeds"])
 
 
 def candidate_cells(config: dict, arch: str, selected: list) -> list:
     """Known once the top-k and the calibration sample are drawn (selected: their folder
     names)."""
-    return cells(arch, selected, config["targets"], config["seeds"])
+    return cells(config, arch, selected, config["targets"], config["seeds"])
 
 
 def finetuned_count(config: dict, arch: str, usable: int) -> int:
@@ -195,7 +239,7 @@ def job_counts(config: dict, arch: str, usable: list) -> dict:
     in_probes = [c for c in usable if fetches_in_probe(config, c, downloaded=False)]
     deleted = [c for c in usable if not keeps_weights(config, c)]
     picked = finetuned_count(config, arch, len(usable))
-    again = min(picked, len(deleted))  # selected ones fetched again into results/selected/
+    again = min(picked, len(deleted))  # selected ones fetched again into <results>/selected/
     hub_base = 0 if local_base(config, arch) else 1
     return {
         "downloads": len(host) + len(in_probes) + hub_base + again,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from model_recycling.fetching.budget import LEDGER, DiskBudget, reserving
+from model_recycling.fetching.budget import DiskBudget, reserving
 from model_recycling.fetching.disk import folder_bytes
 from model_recycling.fetching.download import download_candidate
 from tests.support.hub_server import FakeHub
@@ -24,7 +24,9 @@ def run_parallel(hub: FakeHub, ids: list, root: Path, budget_bytes: int | None,
     waits = []
     budget = None
     if budget_bytes:
-        budget = DiskBudget(root / LEDGER, budget_bytes, poll_s=0.05, log=waits.append)
+        budget = DiskBudget(
+            root / "results/downloads/ledger.json", budget_bytes, poll_s=0.05, log=waits.append
+        )
 
     def watch():
         while not done:

@@ -38,8 +38,10 @@ def copy_workflow(dest: Path, config: dict) -> Path:
 
 
 def hub_config() -> dict:
-    """configs/hub.yaml with the schema's defaults filled in, as the workflow reads it."""
-    return fill_defaults(yaml.safe_load((REPO / "configs/hub.yaml").read_text()))
+    """configs/hub.yaml with the schema's defaults filled in, as the workflow reads it, writing
+    its results into results/ (where the recorded runs below lie)."""
+    config = fill_defaults(yaml.safe_load((REPO / "configs/hub.yaml").read_text()))
+    return {**config, "results_dir": "results"}
 
 
 def candidate_ids(arch: str, n: int) -> list:

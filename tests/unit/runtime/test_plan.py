@@ -31,6 +31,7 @@ def config(**overrides) -> dict:
         "seeds": [0],
         "baseline_seeds": [0, 1],
         "finetune": {},
+        "results_dir": "results",
     }
     return fill_defaults({**base, **overrides})
 
@@ -47,7 +48,7 @@ def test_folders_of_bases_and_candidates():
     assert (
         plan.weights_folder(c, "hub", "org~2fft", SHA, HUB_ROW) == f"results/models/org~2fft/{SHA}"
     )
-    assert plan.scratch_folder("org~2fft", SHA) == f"results/fetching/org~2fft/{SHA}"
+    assert plan.scratch_folder(c, "org~2fft", SHA) == f"results/fetching/org~2fft/{SHA}"
 
 
 def test_revisions_of_bases():
@@ -146,3 +147,13 @@ def test_job_counts_of_a_first_run(downloads, download_jobs, downloads_in_all):
     assert counts["candidate_cells"] == 3 * 1 * (2 + 1)
     local = plan.job_counts(c, "local", [LOCAL_ROW])
     assert local["downloads"] == local["download_jobs"] == 0 and local["candidate_cells"] == 3
+
+
+def test_each_config_writes_its_own_results_folder():
+    assert plan.resolve_results_dir({}, ["configs/hub.yaml"]) == "results/hub"
+    assert plan.resolve_results_dir({}, ["a/b.yaml", "my.yaml"]) == "results/my"  # the last one
+    assert plan.resolve_results_dir({"results_dir": "out/x"}, ["my.yaml"]) == "out/x"
+    c = config(results_dir="results/mine")
+    assert plan.listing_file(c, "hub") == "results/mine/architectures/hub/candidates.tsv"
+    assert plan.baseline_cells(c, "local")[0].startswith("results/mine/architectures/local/cells/")
+    assert plan.ledger(c) == "results/mine/downloads/ledger.json"
