@@ -25,6 +25,12 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 run: $(VENV)/.installed
 	python -m model_recycling.runtime.resume --configfile $(CONFIG) --cores $(CORES) $(ARGS)
 
+# The whole suite, then lint (README "Tests"). System packages are installed only when asked:
+# with INSTALL_SYSTEM=1, or CI=true (.ci/run sets it), the SLURM, container and browser tests
+# install what they miss as root (Debian's slurm-wlm and munge; podman, runc and debootstrap;
+# chromium). Elsewhere nothing is installed: where the packages are there the tests run, where
+# they are not a test skips with one line saying what is missing and how to run it.
+# SKIP_SLURM=1 and SKIP_CONTAINER=1 skip those tests even where they could run.
 test: $(VENV)/.installed
 	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint

@@ -40,7 +40,7 @@ def job_provenance(task, settings: dict) -> dict:
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "task": task.name,
-        "task_fingerprint": task.meta["fingerprint"],
+        "task_fingerprint": task.meta.get("fingerprint"),  # none: a task that failed
         "settings": settings,
         "packages": package_versions(),
         "code_version": code_version(),

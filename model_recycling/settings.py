@@ -31,6 +31,7 @@ RECORDED_AS_WRITTEN = (
     ("resources", "*"),
     ("resources", "*", "*"),
     ("architectures", "*", "source", "parameter_tolerance"),
+    ("baseline_min_seeds",),
 )
 
 

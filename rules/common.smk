@@ -11,13 +11,22 @@ from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR, overwrite_function_para
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+# A duplicate key or malformed YAML stops here naming file and line (Snakemake's own loader keeps
+# the last of two equal keys).
+sys.path.insert(0, workflow.basedir)
+from model_recycling.config_file import ConfigFileError, check_config_files
+
+try:
+    check_config_files(workflow.config_settings.configfiles or ["config.yaml"])
+except ConfigFileError as err:
+    raise WorkflowError(str(err)) from None
+
 # Before validate() fills in the schema's defaults: what the config writes (settings.as_recorded).
 CONFIG_AS_WRITTEN = copy.deepcopy(config)
 validate(config, "../schemas/config.schema.yaml")
 
 # The workflow's package imports from this checkout, here and in every job, whatever the job's
-# environment (venv, conda, container, SLURM node).
-sys.path.insert(0, workflow.basedir)
+# environment (venv, conda, container, SLURM node): sys.path above, PYTHONPATH in jobs below.
 
 from model_recycling.fetching.disk import weights_deleted
 from model_recycling.listing.candidates import read_candidates, usable_candidates
@@ -106,6 +115,31 @@ def tokenized_cache(wildcards, input):
     return (
         f"--tokenized-cache {plan.TOKENIZED_CACHE}" if config["tokenized_cache"] else ""
     )
+
+
+def task_data_inputs(task):
+    """A task's local data files, as inputs (a changed file prepares the task again). A missing
+    file that no rule builds is left out: the task's preparation then fails alone, naming it.
+    """
+    files = REGISTRY[task].local_data_files()
+    return [f for f in files if os.path.exists(f) or f.startswith(ZOO_DIR)]
+
+
+def check_paths():
+    """Stop before anything runs when a configured folder does not exist, naming the key."""
+    for arch, spec in config["architectures"].items():
+        for key, path in (
+            ("base_model.path", spec["base_model"].get("path")),
+            ("source.path", spec["source"].get("path")),
+        ):
+            if path and not path.startswith(ZOO_DIR) and not os.path.isdir(path):
+                raise WorkflowError(
+                    f"config architectures.{arch}.{key}: {path} is not a folder "
+                    f"(from {os.getcwd()})"
+                )
+
+
+check_paths()
 
 
 def task_inputs(task):

@@ -61,7 +61,14 @@ rule aggregate:
         base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),
         arch_dir=lambda w, input: os.path.dirname(input.candidates),
         out_dir=lambda w, output: os.path.dirname(output.tables[0]),
-        settings=as_json({k: config[k] for k in ("targets", "seeds", "baseline_seeds")}),
+        # baseline_min_seeds only when the config writes it (settings.RECORDED_AS_WRITTEN)
+        settings=as_json(
+            {
+                k: RECORDED[k]
+                for k in ("targets", "seeds", "baseline_seeds", "baseline_min_seeds")
+                if k in RECORDED
+            }
+        ),
     shell:
         "python scripts/aggregate.py --arch-dir {params.arch_dir} "
         "--base-id {params.base_id:q} --base-revision {params.base_revision:q} "

@@ -8,7 +8,7 @@ localrules:
 
 rule prepare_task:
     input:
-        lambda w: REGISTRY[w.task].local_data_files(),
+        lambda w: task_data_inputs(w.task),
     output:
         [f"{TASKS}/{name}" for name in TASK_FILES],
     log:

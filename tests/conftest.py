@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.common import DEV_HOLDOUT, REPO, TINY_MODEL
+from tests.support.common import DEV_HOLDOUT, REPO, TINY_MODEL, install_or_skip
 from tests.support.workflow import copy_workflow, load_config, snakemake, write_config
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,6 +45,14 @@ def tiny_zoo(tmp_path_factory):
 
 pytest_plugins = ["tests.support.hub"]
 SLURM_SCRIPTS = REPO / "tests" / "support" / "slurm"
+# What start_cluster.sh runs: {command: the Debian package that has it}.
+SLURM_TOOLS = {
+    "slurmctld": "slurm-wlm",
+    "slurmd": "slurm-wlm",
+    "sinfo": "slurm-wlm",
+    "munged": "munge",
+    "munge": "munge",
+}
 SLOW_FOLDERS = ("workflow", "system")
 
 
@@ -98,8 +106,9 @@ def slurm_cluster_session():
     session ends."""
     if os.environ.get("SKIP_SLURM") == "1":
         pytest.skip("SKIP_SLURM=1 is set")
+    install_or_skip("SLURM", SLURM_TOOLS, skip_var="SKIP_SLURM")
     if os.geteuid() != 0:
-        pytest.skip("starting a SLURM cluster needs root")
+        pytest.skip("starting a SLURM cluster needs root; run `make test` as root, or SKIP_SLURM=1")
     Path(CLUSTER_STARTED).touch()  # whatever happens next, the session's end stops it
     _start_cluster()
 

@@ -35,6 +35,8 @@ DEFINING_FILES = (
 def content_revision(model_dir) -> str:
     """Hash of the defining files' names, sizes and content: a local folder's commit sha."""
     model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model folder {model_dir} does not exist")
     names = {p.name for pattern in DEFINING_FILES for p in model_dir.glob(pattern) if p.is_file()}
     digest = hashlib.sha256()
     for name in sorted(names):

@@ -19,6 +19,7 @@ from model_recycling.naming import safe_name
 from model_recycling.pages.escaping import code, link, text
 from model_recycling.pages.markdown import fmt, md_table
 from model_recycling.pages.rankings import rank_numbers
+from model_recycling.tables.coverage import read_coverage
 
 MARKER = "## Model Recycling"  # the heading a card that has the section already shows
 
@@ -69,11 +70,12 @@ def card_section(arch, base_id, row, rank, n_ranked, baseline, tasks, date, site
 def write_model_cards(out_dir, archs: dict, settings: dict) -> list:
     """archs: name -> {"base_id", "tables_dir", "source_type"}; writes one file per fully
     tested model and index.json; returns the index."""
-    out, tasks = Path(out_dir), settings["targets"]
+    out = Path(out_dir)
     site_url = settings["site_url"]
     index = []
     for arch, info in sorted(archs.items()):
         tables = Path(info["tables_dir"])
+        tasks, _ = read_coverage(tables, settings["targets"])
         ranking = pd.read_csv(tables / "ranking.csv")
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
         cells = pd.read_csv(tables / "cells.csv")

@@ -14,6 +14,7 @@ from model_recycling.io import atomic_write_text
 from model_recycling.pages.charts import scatter_svg
 from model_recycling.pages.escaping import Markup, link, text
 from model_recycling.pages.markdown import arch_page_front_matter, fmt, gain_page_path, md_table
+from model_recycling.pages.rankings import coverage_note
 from model_recycling.probing.proxies import PROXIES
 from model_recycling.tables.proxy_quality import (
     KS,
@@ -184,7 +185,7 @@ def _beyond_noise(gain: float, std: float) -> str:
     return "yes" if gain > 2 * std else "no"
 
 
-def per_task_page(out, arch, base_id, ranking, baseline, tasks, seeds, order) -> None:
+def per_task_page(out, arch, base_id, ranking, baseline, tasks, seeds, order, note="") -> None:
     """Per target task: the best fully tested base (mean over its seeds), its gain over the
     baseline and whether that gain exceeds 2 standard deviations of the baseline's seeds."""
     rows, base_wins = [], []
@@ -222,6 +223,7 @@ def per_task_page(out, arch, base_id, ranking, baseline, tasks, seeds, order) ->
         f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}, x100) instead of "
         f"{text(base_id)}. `real gain?` is yes when the gain exceeds twice the standard "
         f"deviation of the baseline's {n_base} seeds: a smaller gain may be seed noise.\n\n"
+        + note
         + body
         + wins
         + f"\nDownload: [ranking](data/{arch}/ranking.csv), "
@@ -237,7 +239,7 @@ def render_judgement_pages(out, arch, info, ranking, baseline, settings, order) 
     rank_by = settings["probe"]["rank_by"]
     figures = proxy_quality_page(out, arch, proxies, rank_by, order)
     per_task_page(
-        out, arch, info["base_id"], ranking, baseline, settings["targets"], settings["seeds"],
-        order,
+        out, arch, info["base_id"], ranking, baseline, info["tasks"], settings["seeds"], order,
+        coverage_note(arch, info),
     )  # fmt: skip
     return proxy_summary_row(arch, proxies, figures, rank_by)

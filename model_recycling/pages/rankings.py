@@ -68,6 +68,20 @@ def _legend(n_tasks: int) -> str:
     )
 
 
+def coverage_note(arch: str, info: dict) -> str:
+    """What the averages rest on, when some target tasks are left out (tables/coverage.py)."""
+    left_out = info.get("left_out") or []
+    if not left_out:
+        return ""
+    reasons = "; ".join(f"{text(task)} ({text(reason)})" for task, reason in left_out)
+    n_targets = len(info["tasks"]) + len(left_out)
+    return (
+        f"**These results rest on {len(info['tasks'])} of the {n_targets} target tasks.** Left "
+        f"out of every average: {reasons}. See {link('tasks.csv', f'data/{arch}/tasks.csv')}."
+        "\n\n"
+    )
+
+
 def top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n) -> str:
     """The architecture's ranking page: its top `top_n` fully tested models."""
     shown = min(top_n, len(ranking))
@@ -77,6 +91,7 @@ def top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n
         f"Base model: {text(info['base_id'])}. The top {shown} of {len(ranking)} fully tested "
         f"models. "
         + _legend(len(tasks))
+        + coverage_note(arch, info)
         + ranking_table(arch, info["base_id"], ranking, baseline, tasks, top_n)
         + f"\nAll {len(ranking)} fully tested models: "
         f"{link('full ranking', f'{arch}_full_ranking.md')} "
@@ -99,6 +114,7 @@ def full_ranking_page(arch, info, ranking, baseline, tasks) -> str:
         f"Base model: {text(info['base_id'])}. All {len(ranking)} fully tested models, best "
         "first. "
         + _legend(len(tasks))
+        + coverage_note(arch, info)
         + ranking_table(arch, info["base_id"], ranking, baseline, tasks)
         + f"\nDownload: [ranking.csv](data/{arch}/ranking.csv). Back to the "
         f"{link(f'top of {arch}', f'{arch}_table.md')}.\n"

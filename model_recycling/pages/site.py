@@ -15,6 +15,7 @@ from model_recycling.pages.candidates import render_candidates
 from model_recycling.pages.charts import gain_chart_svg
 from model_recycling.pages.demo import render_demo_page
 from model_recycling.pages.escaping import code, link, text
+from model_recycling.pages.faq import faq_page
 from model_recycling.pages.markdown import (
     arch_page_front_matter,
     fmt,
@@ -25,13 +26,14 @@ from model_recycling.pages.markdown import (
 from model_recycling.pages.proxies import proxy_summary_table, render_judgement_pages
 from model_recycling.pages.rankings import (
     cite_page,
+    coverage_note,
     full_ranking_page,
     home_order,
     tested_so_far,
     top_ranking_page,
 )
 from model_recycling.provenance import code_version, package_versions
-from model_recycling.tasks.prepare import PROTOCOLS, resolve_protocol
+from model_recycling.tables.coverage import read_coverage
 
 # GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
 JEKYLL_CONFIG = """title: Model recycling
@@ -75,11 +77,12 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     task metas (settings["task_meta"][task])."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = settings["targets"]
     top_n = settings["ranking_top_n"]
     summaries, proxy_rows, tested_total, probed_total = [], [], 0, 0
     for order, (arch, info) in enumerate(sorted(archs.items()), start=1):
         tables = Path(info["tables_dir"])
+        tasks, left_out = read_coverage(tables, settings["targets"])
+        info = {**info, "tasks": tasks, "left_out": left_out}
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
         ranking = pd.read_csv(tables / "ranking.csv")
         gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
@@ -88,6 +91,8 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         for name in DATA_FILES:
             shutil.copyfile(tables / name, data_dir / name)
+        if left_out:  # which tasks count, linked from the pages' note
+            shutil.copyfile(tables / "tasks.csv", data_dir / "tasks.csv")
         tested_total += len(ranking)
         probed_total += info["counts"]["probed"]
 
@@ -130,13 +135,19 @@ def _home_summary(arch, info, ranking, baseline) -> dict:
     """One home-table row, with the gain that orders the rows (rankings.home_order)."""
     base_cell = link(info["base_id"], f"{arch}_pretrain_scores_table.md")
     base_avg, ranking_cell = fmt(baseline.loc["avg", "mean"]), link("link", f"{arch}_table.md")
+    note = (
+        f"{text(arch)}: on {len(info['tasks'])} of {len(info['tasks']) + len(info['left_out'])} "
+        f"target tasks (see {link('its ranking', f'{arch}_table.md')})"
+        if info["left_out"]
+        else ""
+    )
     if not len(ranking):
         row = [base_cell, "none fully tested yet", "", base_avg, "", ranking_cell]
-        return {"arch": arch, "gain": None, "row": row}
+        return {"arch": arch, "gain": None, "row": row, "note": note}
     best = ranking.iloc[0]
     best_cell = link(best.model_id, gain_page_path(arch, best.model_id))
     row = [base_cell, best_cell, fmt(best.avg), base_avg, fmt(best.gain_avg), ranking_cell]
-    return {"arch": arch, "gain": float(best.gain_avg), "row": row}
+    return {"arch": arch, "gain": float(best.gain_avg), "row": row, "note": note}
 
 
 def run_manifest(archs: dict, settings: dict) -> dict:
@@ -181,11 +192,20 @@ def _home_page(summaries, tested_total, probed_total, settings) -> str:
         "base model's average.\n\n"
         + tested_so_far(tested_total, probed_total)
         + "## Best models per architecture\n<br>\n\n"
-        "Ordered by the best model's gain over its pretrained model.\n\n" + table + "\n<br>\n\n"
+        "Ordered by the best model's gain over its pretrained model.\n\n"
+        + table
+        + _coverage_notes(summaries)
+        + "\n<br>\n\n"
         "To learn more see the [FAQ](faq.md). Detailed results per architecture: "
         "[Rankings](Rankings.md). What made these results: [manifest](manifest.json). "
         "To cite: [Cite](cite.md).\n"
     )
+
+
+def _coverage_notes(summaries: list) -> str:
+    """Architectures whose averages rest on fewer than every target task."""
+    notes = [summary["note"] for summary in summaries if summary["note"]]
+    return f"\nAverages on fewer tasks: {'; '.join(notes)}.\n" if notes else ""
 
 
 def _rankings_page(out: Path, archs: dict) -> None:
@@ -225,6 +245,7 @@ def _baseline_page(out, arch, info, baseline, tasks) -> None:
         + f"# {text(info['base_id'])}: pretrained baseline\n\n"
         "Mean and standard deviation over the baseline seeds (x100). For `avg`, the standard "
         "deviation is that of the per-seed averages.\n\n"
+        + coverage_note(arch, info)
         + md_table(["task", "mean", "std", "seeds"], rows, ["l", "r", "r", "r"])
         + f"\nDownload: [baseline](data/{arch}/baseline.csv).\n"
     )
@@ -249,108 +270,3 @@ def _gain_page(out, arch, info, row, gains: pd.Series, baseline) -> None:
         + md_table(["task", "score", "baseline", "gain"], rows, ["l", "r", "r", "r"])
     )
     atomic_write_text(path, page, durable=False)  # one per tested model: thousands
-
-
-DEV_METHOD_TEXT = {
-    "stratified": "a seeded random sample in which each class keeps its share of train "
-    "(regression: a plain seeded sample)",
-    "ends": "half from each end of train (the reference's rule)",
-}
-INPUT_ENCODING_TEXT = {
-    "segments": "the first input field is segment A and the other fields, joined by the "
-    "tokenizer's separator, segment B; the longer one is cut first to fit `max_length` tokens",
-    "joined": "all input fields are joined with the literal ` <SEP> ` into one sequence, cut at "
-    "`max_length` tokens from the right (the reference's encoding)",
-}
-
-
-def _holdout_rule(rule: dict) -> str:
-    return (
-        f"{rule['large_size']:,} examples when train has at least {rule['large_threshold']:,} "
-        f"examples, else {rule['small_fraction']:.0%} of it: {DEV_METHOD_TEXT[rule['method']]}"
-    )
-
-
-def _protocol_section(settings: dict) -> str:
-    """What `protocol` ran and what it means; an explicit dev_holdout.method is named."""
-    protocol = settings["protocol"]
-    rule, encoding = resolve_protocol(protocol, settings["dev_holdout"])
-    own_method = PROTOCOLS[protocol]["dev_method"]
-    override = (
-        f" (`dev_holdout.method: {rule['method']}` in the config, instead of the protocol's "
-        f"`{own_method}`)"
-        if rule["method"] != own_method
-        else ""
-    )
-    meaning = (
-        "the reference's choices, to reproduce its numbers"
-        if protocol == "reference"
-        else "where it differs from the reference on purpose, so that the dev set can select "
-        "a checkpoint; `protocol: reference` reproduces the reference's choices"
-    )
-    return (
-        f"## Which protocol ran?\n`protocol: {protocol}`: {meaning}.\n\n"
-        f"- Dev set (early stopping, checkpoint choice): {_holdout_rule(rule)}{override}; a task "
-        "that declares a dev split uses it. A classification dev set of a single class stops "
-        "the task's preparation.\n"
-        f"- Inputs: {INPUT_ENCODING_TEXT[encoding]}.\n\n"
-    )
-
-
-def _dev_cell(meta: dict) -> str:
-    """Dev size, and per class in the task's label order (recorded at preparation)."""
-    counts = (meta.get("label_counts") or {}).get("dev")
-    per_class = f" ({' / '.join(str(n) for n in counts.values())})" if counts else ""
-    return f"{meta['sizes']['dev']}{per_class}"
-
-
-def faq_page(settings: dict) -> str:
-    hp, probe = settings["finetune"], settings["probe"]
-    task_rows = []
-    for task in settings["targets"]:
-        meta = settings["task_meta"][task]
-        spec = meta["spec"]
-        split = (
-            spec["eval_split"]
-            if isinstance(spec["eval_split"], str)
-            else "+".join(spec["eval_split"])
-        )
-        task_rows.append(
-            [
-                task,
-                spec["dataset"] + (f" / {spec['config']}" if spec["config"] else ""),
-                f"{split} ({meta['sizes']['eval']})",
-                meta["sizes"]["train"],
-                _dev_cell(meta),
-                meta["metric"],
-            ]
-        )
-    hp_rows = [[key, value] for key, value in sorted(hp.items())]
-    return (
-        front_matter("FAQ", 2)
-        + "# FAQ\n\nEverything on this page is generated from the configuration that produced the "
-        "results.\n\n"
-        "## How are models chosen and ranked?\n"
-        f"Each finetuned candidate of an architecture is scored by a linear probe: the encoder is "
-        f"frozen, features are mean-pooled ({probe['pooling']}), and a logistic-regression head is "
-        f"fitted on `{probe['task']}` and scored by accuracy on its evaluation split. The top "
-        f"{settings['top_k']} candidates per architecture and the pretrained model are then fully "
-        f"finetuned on every target task. Candidates run with seeds {settings['seeds']}; the "
-        f"baseline with {len(settings['baseline_seeds'])} seeds {settings['baseline_seeds']}.\n\n"
-        "## What is the gain?\n"
-        "`gain(m, t) = score(m, t) - mean baseline score(t)`; `avg` is the unweighted mean over "
-        "the tasks, x100. Accuracy for classification, Spearman correlation for regression.\n\n"
-        "## Finetuning hyperparameters\n"
-        + md_table(["setting", "value"], hp_rows, ["l", "l"])
-        + "\nAdamW with a linear schedule; early stopping on a dev set held out of the training "
-        "split (see below); the best dev checkpoint is scored.\n\n"
-        + _protocol_section(settings)
-        + "## Tasks\n"
-        + md_table(
-            ["task", "dataset", "evaluated on (n)", "train", "dev (per class)", "metric"],
-            task_rows,
-            ["l", "l", "l", "r", "r", "l"],
-        )
-        + "\ndev (per class): the dev set's size, and its examples per class in the order of the "
-        "task's labels.\n"
-    )

@@ -43,6 +43,7 @@ def probe_candidate(
     record = {"model_id": model_id, "model_revision": revision, **job_provenance(task, settings)}
     record.update(describe_device(device))
     try:
+        task.check_prepared()
         check_download(model_dir)
         seed_everything(0)
         tokenizer = load_tokenizer(model_dir)

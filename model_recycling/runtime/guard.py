@@ -1,4 +1,4 @@
-"""Turn a candidate job's death into a recorded failure, so one bad model never stops the run.
+"""Turn a job's death into a recorded failure, so one bad model or seed never stops the run.
 
 A probe, cell or download killed by the kernel (out of memory), a segfault or a scheduler's limit
 writes nothing itself. Rules run their job through this guard, outside the GPU slot wrapper::
@@ -12,8 +12,8 @@ place of the result and exits 0, so the run goes on:
 - ``probe`` / ``cell``: a failure record (write_probe_died, write_cell_died) at CMD's ``--out``;
 - ``download``: ``FAILED.json`` inside CMD's ``--out`` folder, which the probe then reports.
 
-A baseline cell (CMD's ``--role baseline``) never gets a record: a broken baseline stops the run.
-Neither does a job that exits with TEMPORARY_FAILURE (the Hub unreachable during a download).
+A job that exits with TEMPORARY_FAILURE (the Hub unreachable) never gets a record: it failed for
+a reason that is not the model's, and a later run tries again.
 The guard reads the identity it records (``--out``, ``--model-id``, ...) from CMD's own options,
 so a rule states them once. SIGTERM (a scheduler's time limit, sent before SIGKILL) is passed on
 to the child and the record written once it has died; an interrupt (Ctrl-C) never records.
@@ -120,9 +120,6 @@ def guard(kind: str, attempt: int, attempts: int, log, command: list) -> int:
     if returncode == TEMPORARY_FAILURE:
         _log("a temporary failure (not the model's): not recorded, a later run tries again")
         return returncode
-    if options.get("role") == "baseline":
-        _log(f"baseline cell {options.get('out')} failed: a broken baseline stops the run")
-        return 1
     if attempt < attempts:
         return 1  # Snakemake tries again
     reason = f"job {what} on attempt {attempt} of {attempts}" + (f"; log: {tail}" if tail else "")

@@ -19,8 +19,10 @@ import pandas as pd
 from model_recycling.io import atomic_write_json, read_json
 from model_recycling.listing.candidates import read_candidates
 from model_recycling.listing.local import content_revision
-from model_recycling.naming import model_id_from_safe_name, safe_name
+from model_recycling.naming import model_id_from_safe_name
 from model_recycling.probing.selection import read_selection
+from model_recycling.settings import default
+from model_recycling.tables.coverage import counted_tasks, task_coverage
 from model_recycling.tables.outcomes import candidate_outcomes, write_candidates_csv
 from model_recycling.tables.proxy_quality import proxies_table
 from model_recycling.validation import validate_cell, validate_probe
@@ -108,43 +110,25 @@ def complete_models(cells: pd.DataFrame, tasks, seeds) -> list:
     return sorted(done[done == len(tasks) * len(seeds)].index)
 
 
-def cell_log(arch_dir: Path, model_id: str, task: str, seed) -> Path:
-    """Where the finetune rule logs a cell: results/logs/finetune/<arch>/<model>/<task>/..."""
-    logs = arch_dir.parent.parent / "logs" / "finetune"
-    return logs / arch_dir.name / safe_name(model_id) / task / f"seed{seed}.log"
-
-
-def _state(found: pd.DataFrame) -> str:
-    """What is wrong with a task and seed's cell; "" when it counts."""
-    if not len(found):
-        return "missing"
-    cell = found.iloc[0]
-    if cell.invalid:
-        return f"invalid: {cell.invalid}"
-    return "" if cell.status == "ok" else f"{cell.status}: {cell.reason}"
-
-
-def missing_cells(cells: pd.DataFrame, arch_dir: Path, model_id: str, tasks, seeds) -> list:
-    """One line per task and seed without a counted cell: what is wrong and where its log is."""
-    mine = cells[cells.model_id == model_id]
-    lines = []
-    for task in tasks:
-        for seed in seeds:
-            state = _state(mine[(mine.task == task) & mine.path.str.endswith(f"/seed{seed}.json")])
-            if state:
-                log = cell_log(arch_dir, model_id, task, seed)
-                lines.append(f"{task} seed {seed}: {state} (log: {log})")
-    return lines
-
-
 def baseline_table(cells: pd.DataFrame, base_id: str, tasks, seeds) -> pd.DataFrame:
-    """Mean and std over seeds per task, plus 'avg': mean and std of the per-seed averages."""
+    """Mean and std over the seeds that finished, per task, plus 'avg': the mean of the task
+    means, and the std of the per-seed averages over the seeds that finished every task."""
+    if not tasks:  # no target counts: an average of nothing
+        empty = {"mean": [float("nan")], "std": [float("nan")], "n_seeds": [0]}
+        return pd.DataFrame(empty, index=pd.Index(["avg"], name="task"))
     base = _counted(cells[cells.model_id == base_id], tasks, seeds)
-    per_seed = base.pivot_table(index="seed", columns="task", values="score")[list(tasks)] * 100
-    per_seed["avg"] = per_seed.mean(axis=1)
+    per_seed = base.pivot_table(index="seed", columns="task", values="score")
+    per_seed = per_seed.reindex(columns=list(tasks)) * 100
+    complete = per_seed.dropna()
+    if len(complete) == len(per_seed) and len(per_seed):
+        per_seed["avg"] = per_seed.mean(axis=1)
     table = pd.DataFrame(
         {"mean": per_seed.mean(), "std": per_seed.std(ddof=1), "n_seeds": per_seed.count()}
     )
+    if "avg" not in table.index:  # some seed failed: its average would be of other tasks
+        averages = complete.mean(axis=1)
+        std = averages.std(ddof=1) if len(complete) > 1 else float("nan")
+        table.loc["avg"] = [table["mean"][list(tasks)].mean(), std, len(complete)]
     table.index.name = "task"
     return table
 
@@ -179,38 +163,38 @@ def gains_table(ranking: pd.DataFrame, baseline: pd.DataFrame, tasks) -> pd.Data
 
 
 def aggregate_architecture(
-    arch_dir, base_id, tasks, seeds, baseline_seeds, task_metas, probe_meta, revisions, out_dir,
-    listing=None,
+    arch_dir, base_id, targets, seeds, baseline_seeds, task_metas, probe_meta, revisions, out_dir,
+    listing=None, baseline_min_seeds=1,
 ):  # fmt: skip
     """Write cells.csv, baseline.csv, ranking.csv, gains.csv, probes.csv, invalid.csv,
-    proxies.csv (every proxy's score per probed model) and candidates.csv (every listed
-    candidate's outcome; listing: the paths of candidates.tsv and selected.tsv, which every
-    workflow run has; without them the table has no rows).
+    tasks.csv (which targets count, coverage.py), proxies.csv (every proxy's score per probed
+    model) and candidates.csv (every listed candidate's outcome; listing: the paths of
+    candidates.tsv and selected.tsv, which every workflow run has; without them the table has no
+    rows). Averages, rankings and gains rest on the targets that count.
 
     task_metas: task -> meta.json of the targets; probe_meta: the probe task's meta.json;
     revisions: model id -> the revision the run uses now (candidates.tsv, and the base's)."""
     arch_dir, out_dir = Path(arch_dir), Path(out_dir)
-    missing = set(tasks) - set(task_metas)
+    missing = set(targets) - set(task_metas)
     if missing:
         raise ValueError(f"no prepared data for tasks {sorted(missing)}")
-    task_metas = {task: task_metas[task] for task in tasks}
-    cells = load_cells(arch_dir / "cells", task_metas, revisions)
+    prepared = {t: task_metas[t] for t in targets if task_metas[t].get("status") != "failed"}
+    cells = load_cells(arch_dir / "cells", prepared, revisions)
     probe_rows = load_probes(arch_dir / "probe", probe_meta, revisions)
     valid_probes = probe_rows[(probe_rows.status == "ok") & (probe_rows.invalid == "")]
     probes = dict(zip(valid_probes.model_id, valid_probes.score * 100, strict=True))
-    if base_id not in complete_models(cells, tasks, baseline_seeds):
-        lines = missing_cells(cells, arch_dir, base_id, tasks, baseline_seeds)
-        raise ValueError(
-            f"baseline {base_id}: cells missing or failed for some task/seed:\n  "
-            + "\n  ".join(lines)
-        )
+    coverage = task_coverage(
+        task_metas, cells, base_id, targets, baseline_seeds, baseline_min_seeds, arch_dir
+    )
+    tasks = counted_tasks(coverage)
     baseline = baseline_table(cells, base_id, tasks, baseline_seeds)
-    tested = [m for m in complete_models(cells, tasks, seeds) if m != base_id]
+    tested = [m for m in complete_models(cells, tasks, seeds) if m != base_id] if tasks else []
     ranking = ranking_table(cells, tested, tasks, seeds, baseline, probes)
     gains = gains_table(ranking, baseline, tasks)
     invalid = invalid_records(cells, probe_rows)
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    coverage.to_csv(out_dir / "tasks.csv", index=False)
     cells.to_csv(out_dir / "cells.csv", index=False)
     baseline.to_csv(out_dir / "baseline.csv")
     ranking.to_csv(out_dir / "ranking.csv", index=False)
@@ -227,7 +211,7 @@ def aggregate_architecture(
     proxies.to_csv(out_dir / "proxies.csv", index=False)
     return {
         "baseline": baseline, "ranking": ranking, "gains": gains, "cells": cells,
-        "probes": probe_rows, "invalid": invalid, "proxies": proxies,
+        "probes": probe_rows, "invalid": invalid, "proxies": proxies, "tasks": coverage,
     }  # fmt: skip
 
 
@@ -245,13 +229,15 @@ def aggregate_job(
 ) -> dict:  # fmt: skip
     """The aggregate rule: every table of one architecture, and counts.json (listed, excluded,
     probed, failed, selected, tested, invalid) that the pages read. task_metas and probe_meta:
-    paths of meta.json files; settings: targets, seeds and baseline_seeds."""
+    paths of meta.json files; settings: targets, seeds, baseline_seeds and, when the config
+    writes it, baseline_min_seeds (else the schema's default)."""
     candidates = read_candidates(candidates_tsv)
     revisions = current_revisions(candidates, base_id, base_revision, base_dir)
     metas = {m["task"]: m for m in map(read_json, task_metas)}
     tables = aggregate_architecture(
         arch_dir, base_id, settings["targets"], settings["seeds"], settings["baseline_seeds"],
         metas, read_json(probe_meta), revisions, out_dir, listing=(candidates_tsv, selection_tsv),
+        baseline_min_seeds=settings.get("baseline_min_seeds", default("baseline_min_seeds")),
     )  # fmt: skip
     selection = read_selection(selection_tsv)
     counts = {

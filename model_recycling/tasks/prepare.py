@@ -10,20 +10,25 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from model_recycling.io import atomic_write_json, read_json, read_jsonl, write_jsonl
 from model_recycling.provenance import file_sha256, fingerprint, package_versions
+from model_recycling.records import TEMPORARY_FAILURE
 from model_recycling.settings import default
 from model_recycling.tasks.dev_sets import hold_out_dev
-from model_recycling.tasks.registry import LABEL_TRANSFORMS, TaskSpec, as_list, load_registry
+from model_recycling.tasks.registry import (
+    LABEL_TRANSFORMS,
+    TaskSpec,
+    as_list,
+    defining_file,
+    load_registry,
+)
+from model_recycling.tasks.sources import TaskDataError, TaskSourceUnreachable, load_task_dataset
 
 SPLIT_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "eval": "eval.jsonl"}
-
-
-class TaskDataError(ValueError):
-    """The data of a task does not match its registry entry."""
 
 
 # Where a protocol's choices differ. recommended: a stratified dev set; the first field is
@@ -138,15 +143,6 @@ def split_off_sample(examples: list, size: int | float, seed: int):
     return rest, [x for i, x in enumerate(examples) if i in chosen]
 
 
-def load_task_dataset(spec: TaskSpec):
-    """The raw DatasetDict, through datasets.load_dataset (Hub dataset or local data files)."""
-    from datasets import load_dataset
-
-    return load_dataset(
-        spec.dataset, spec.config, revision=spec.revision, data_files=spec.data_files
-    )
-
-
 def build_splits(
     spec: TaskSpec,
     dataset_dict,
@@ -227,13 +223,14 @@ def prepare_task(
     sample_seed: int = 0,
     dataset_dict=None,
     protocol: str | None = None,
+    registry_file: str = "its registry",
 ) -> dict:
     """Write train/dev/eval example files and meta.json (sizes, label counts, how the task was
     prepared, fingerprint)."""
     protocol = protocol or default("protocol")
     dev_rule, input_encoding = resolve_protocol(protocol, dev_holdout)
     if dataset_dict is None:
-        dataset_dict = load_task_dataset(spec)
+        dataset_dict = load_task_dataset(spec, registry_file)
     splits = build_splits(spec, dataset_dict, dev_rule, sample_seed, input_encoding)
     out_dir = Path(out_dir)
     for split, rows in splits.items():
@@ -284,6 +281,16 @@ class TaskData:
     def num_labels(self) -> int:
         return self.meta["num_labels"]
 
+    @property
+    def failure(self) -> str:
+        """Why the task could not be prepared ("" when it was)."""
+        return self.meta.get("reason", "") if self.meta.get("status") == "failed" else ""
+
+    def check_prepared(self) -> None:
+        """Raise TaskDataError when the task could not be prepared: nothing can run on it."""
+        if self.failure:
+            raise TaskDataError(f"the task could not be prepared: {self.failure}")
+
 
 def load_prepared(task_dir) -> TaskData:
     task_dir = Path(task_dir)
@@ -292,9 +299,40 @@ def load_prepared(task_dir) -> TaskData:
 
 
 def prepare_job(registries: list, task: str, dev_holdout: dict, protocol: str, out_dir) -> dict:
-    """The prepare_task rule: one registry task prepared into out_dir; prints its summary."""
+    """The prepare_task rule: one registry task prepared into out_dir; prints its summary. A task
+    whose data cannot be used is recorded as failed (meta.json says why, the split files are
+    empty) so the other tasks' results go on; an unreachable Hub exits with TEMPORARY_FAILURE
+    (nothing recorded, a later run tries again)."""
     spec = load_registry(registries)[task]
-    meta = prepare_task(spec, out_dir, dev_holdout, protocol=protocol)
+    source = defining_file(registries, task)
+    try:
+        meta = prepare_task(spec, out_dir, dev_holdout, protocol=protocol, registry_file=source)
+    except TaskSourceUnreachable as err:
+        print(err, file=sys.stderr)
+        sys.exit(TEMPORARY_FAILURE)
+    except TaskDataError as err:
+        print(f"task {task} failed: {err}", file=sys.stderr)
+        return write_failed_task(spec, out_dir, str(err), protocol)
     summary = {k: meta[k] for k in ("task", "sizes", "label_counts", "protocol", "fingerprint")}
     print(json.dumps(summary))
+    return meta
+
+
+def write_failed_task(spec: TaskSpec, out_dir, reason: str, protocol: str) -> dict:
+    """A task that could not be prepared: empty split files and a meta.json with its reason,
+    which the probes, cells, tables and pages of the task read."""
+    out_dir = Path(out_dir)
+    for name in SPLIT_FILES.values():
+        write_jsonl(out_dir / name, [])
+    meta = {
+        "task": spec.name,
+        "status": "failed",
+        "reason": reason,
+        "spec": asdict(spec),
+        "task_type": spec.task_type,
+        "metric": spec.metric,
+        "protocol": protocol,
+        "packages": package_versions(),
+    }
+    atomic_write_json(out_dir / "meta.json", meta)
     return meta

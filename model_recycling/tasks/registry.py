@@ -120,3 +120,12 @@ def _check_eval_source(spec: TaskSpec, path) -> None:
 
 def as_list(split) -> list:
     return [split] if isinstance(split, str) else list(split)
+
+
+def defining_file(paths, name: str) -> str:
+    """The registry file that defines task `name` (for messages that say where to look)."""
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        with open(path, encoding="utf-8") as handle:
+            if name in (yaml.safe_load(handle) or {}):
+                return str(path)
+    return "its registry"

@@ -16,31 +16,19 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.common import apt_get
+from tests.support.common import install_missing
 
 VIEWPORT = {"width": 1280, "height": 800}
 
 
 def ensure_chromium() -> tuple[str | None, str]:
-    """The chromium binary, installed from Debian when missing and we are root (as
-    tests/support/slurm/start_cluster.sh installs SLURM); else None and why, in one line."""
-    found = shutil.which("chromium")
-    if found:
-        return found, ""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None, "no chromium, and installing it needs root and apt-get"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["update", "-qq"],
-        ["install", "-y", "-qq", "chromium"],  # with its recommended fonts
-    ):
-        done = subprocess.run(
-            apt_get(*command), env=env, capture_output=True, text=True, timeout=1500
-        )
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            return None, f"apt-get {command[0]} failed: {last}"
-    return shutil.which("chromium"), "apt-get installed no chromium binary"
+    """The chromium binary, installed from Debian when missing and installing is allowed
+    (tests/support/common.py: install_missing); else None and why, in one line. An install that
+    was asked for and failed raises RuntimeError."""
+    why_not = install_missing("Chromium", {"chromium": "chromium"}, recommends=True)  # fonts
+    if why_not:
+        return None, why_not
+    return shutil.which("chromium"), ""
 
 
 def _as_fds_3_and_4(read_end: int, write_end: int) -> None:

@@ -27,10 +27,11 @@ MODELS = ["base", "org/good", "bad", "half", "stale", "failed"]
 REVISIONS = {m: "rev-" + m for m in MODELS}
 
 
-def aggregate(arch_dir, out, revisions=REVISIONS, base_id="base"):
+def aggregate(arch_dir, out, revisions=REVISIONS, base_id="base", min_seeds=2, metas=METAS):
     return aggregate_architecture(
-        arch_dir, base_id, TASKS, [0], [0, 1], METAS, PROBE_META, revisions, out
-    )
+        arch_dir, base_id, TASKS, [0], [0, 1], metas, PROBE_META, revisions, out,
+        baseline_min_seeds=min_seeds,
+    )  # fmt: skip
 
 
 def write_cell(arch_dir, model_id, task, seed, score, status="ok", fingerprint=None):

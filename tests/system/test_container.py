@@ -1,7 +1,8 @@
 """The image: built here with podman from the Dockerfile, the micro config run inside it as an
 unprivileged user, its pages equal to the venv run's, and nothing of this machine's package
-settings inside (README "Containers"). Needs root: it installs Debian's podman, runc and
-debootstrap when missing, and makes a local base image (no container registry is reachable)."""
+settings inside (README "Containers"). Needs root and Debian's podman, runc and debootstrap
+(installed when missing only under CI=true or INSTALL_SYSTEM=1, else the tests skip saying so),
+and makes a local base image (no container registry is reachable)."""
 
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.common import REPO, apt_get
+from tests.support.common import REPO, install_or_skip
 from tests.support.workflow import assert_same_files, copy_workflow, write_config
 
 pytestmark = pytest.mark.slow
@@ -43,14 +44,7 @@ def podman_env():
     allows), via CONTAINERS_CONF: the machine's own configuration is left as it is."""
     if os.environ.get("SKIP_CONTAINER") == "1":
         pytest.skip("SKIP_CONTAINER=1 is set")
-    missing = [package for tool, package in PACKAGES.items() if shutil.which(tool) is None]
-    if missing and os.geteuid() != 0:
-        pytest.skip(f"podman tests need root to install {' '.join(missing)} (not root)")
-    if missing:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        _check(_run(apt_get("update", "-qq"), env, 900), "apt-get update")
-        install = apt_get("install", "-y", "-qq", "--no-install-recommends", *missing)
-        _check(_run(install, env, 1500), "apt-get install " + " ".join(missing))
+    install_or_skip("podman, runc or debootstrap", PACKAGES, skip_var="SKIP_CONTAINER")
     env = {**os.environ, "CONTAINERS_CONF": str(CONTAINER_DIR / "containers.conf")}
     info = _run(["podman", "info"], env, 120)
     if info.returncode != 0:

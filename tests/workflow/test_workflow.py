@@ -405,4 +405,7 @@ def test_resume_refuses_while_another_snakemake_runs_here(tmp_path):
         other.kill()
         other.wait()
     assert result.returncode == 1
-    assert f"another Snakemake (pid {other.pid}) is running in {tmp_path}" in result.stderr
+    assert f"another run is working in {tmp_path} (pid {other.pid}); wait for it, or stop it" in (
+        result.stderr
+    )
+    assert "--unlock" not in result.stderr

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from tests.support.records import TASKS, aggregate, write_arch_dir, write_cell
+from tests.support.records import METAS, TASKS, aggregate, write_arch_dir, write_cell
 
 
 @pytest.fixture
@@ -42,16 +42,43 @@ def test_cell_in_the_wrong_place_is_invalid(arch_dir, tmp_path):
     assert "stale" in set(invalid.model_id)  # and the cell computed on other task data
 
 
-def test_missing_baseline_names_tasks_seeds_reasons_and_logs(arch_dir, tmp_path):
+def test_a_task_with_too_few_baseline_seeds_is_left_out_naming_what_is_wrong(arch_dir, tmp_path):
     (arch_dir / "cells" / "base" / "t_reg" / "seed1.json").unlink()
-    write_cell(arch_dir, "base", "t_acc", 0, None, status="failed")
-    write_cell(arch_dir, "base", "t_acc", 1, 0.5, fingerprint="old")
-    with pytest.raises(ValueError) as caught:
-        aggregate(arch_dir, tmp_path / "o")
-    message = str(caught.value)
+    tables = aggregate(arch_dir, tmp_path / "o", min_seeds=2)
+    coverage = tables["tasks"].set_index("task")
     logs = tmp_path / "results" / "logs" / "finetune" / "arch" / "base"
-    assert message.startswith("baseline base: cells missing or failed")
-    assert f"t_reg seed 1: missing (log: {logs / 't_reg' / 'seed1.log'})" in message
-    assert f"t_acc seed 0: failed: boom (log: {logs / 't_acc' / 'seed0.log'})" in message
-    assert "t_acc seed 1: invalid: task fingerprint old is not the current fa" in message
-    assert "t_reg seed 0" not in message  # only what is wrong
+    assert coverage.loc["t_acc", "status"] == "counted" and coverage.loc["t_acc", "reason"] == ""
+    assert coverage.loc["t_reg", "status"] == "too few baseline seeds"
+    assert coverage.loc["t_reg", "reason"] == (
+        "1 of 2 baseline seeds finished, fewer than baseline_min_seeds 2; "
+        f"seed 1: missing (log: {logs / 't_reg' / 'seed1.log'})"
+    )
+    # the rankings rest on t_acc alone: org/good 70 vs the baseline's 55
+    ranking = tables["ranking"]
+    assert list(ranking.columns[-1:]) == ["t_acc"] and "t_reg" not in ranking.columns
+    good = ranking.set_index("model_id").loc["org/good"]
+    assert good.avg == pytest.approx(70.0) and good.gain_avg == pytest.approx(15.0)
+    assert tables["baseline"].loc["avg", "mean"] == pytest.approx(55.0)
+
+
+def test_the_baseline_is_the_mean_of_the_seeds_that_finished(arch_dir, tmp_path):
+    write_cell(arch_dir, "base", "t_reg", 1, None, status="failed")
+    write_cell(arch_dir, "base", "t_acc", 0, 0.5, fingerprint="old")  # invalid: does not count
+    tables = aggregate(arch_dir, tmp_path / "o", min_seeds=1)
+    baseline = tables["baseline"]
+    assert baseline.loc["t_acc", "mean"] == pytest.approx(60.0)  # seed 1 alone
+    assert baseline.loc["t_reg", "mean"] == pytest.approx(10.0)  # seed 0 alone
+    assert list(baseline.n_seeds) == [1, 1, 0]  # t_acc, t_reg, and no seed finished both
+    assert baseline.loc["avg", "mean"] == pytest.approx(35.0)  # the mean of the task means
+    assert pd.isna(baseline.loc["avg", "std"])
+    assert tables["tasks"].reason.eq("").all()  # both count; the seeds' problems: cells.csv
+
+
+def test_a_task_that_could_not_be_prepared_is_left_out_with_its_reason(arch_dir, tmp_path):
+    metas = {**METAS, "t_reg": {"task": "t_reg", "status": "failed", "reason": "file x missing"}}
+    tables = aggregate(arch_dir, tmp_path / "o", metas=metas)
+    coverage = tables["tasks"].set_index("task")
+    assert coverage.loc["t_reg", "status"] == "failed"
+    assert coverage.loc["t_reg", "reason"] == "not prepared: file x missing"
+    # ranked on t_acc alone: half (no t_reg cell) is complete there, stale is not (old data)
+    assert list(tables["ranking"].model_id) == ["half", "org/good", "bad"]

@@ -243,7 +243,7 @@ def test_non_finite_or_non_numeric_label_names_task_column_split_and_row(
 
 
 def test_faq_shows_the_protocol_and_the_dev_label_counts(tmp_path):
-    from model_recycling.pages.site import faq_page
+    from model_recycling.pages.faq import faq_page
 
     spec = class_sorted_task(tmp_path, ["a", "b", "c", "d"], per_class=50)
     settings = {
