@@ -26,7 +26,15 @@ include: "rules/report.smk"
 
 
 onstart:
-    check_slurm_settings()
+    on_start()
+
+
+onsuccess:
+    on_end(success=True)
+
+
+onerror:
+    on_end(success=False)
 
 
 rule all:

@@ -9,6 +9,7 @@ import sys
 
 from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR, overwrite_function_params
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 # A duplicate key or malformed YAML stops here naming file and line (Snakemake's own loader keeps
@@ -30,9 +31,16 @@ validate(config, "../schemas/config.schema.yaml")
 
 from model_recycling.fetching.disk import weights_deleted
 from model_recycling.listing.candidates import read_candidates, usable_candidates
+from model_recycling.listing.folders import local_source_files
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.probing.selection import finetuned, read_selection
 from model_recycling.runtime import plan
+from model_recycling.runtime.summary import (
+    disk_full,
+    drop_previous_pages,
+    recorded_failures,
+    set_aside_pages,
+)
 from model_recycling.settings import as_recorded
 from model_recycling.tasks.registry import load_registry
 
@@ -356,9 +364,66 @@ def zoo_models():
 
 
 def listing_inputs(arch):
-    """A source inside the demo zoo is listed once the zoo is built."""
-    in_zoo = arch_config(arch)["source"].get("path", "").startswith(ZOO_DIR)
-    return zoo_models() if in_zoo else []
+    """A source inside the demo zoo is listed once the zoo is built; another local source
+    whenever a model folder is added, removed or changed (its defining files are inputs).
+    """
+    source = arch_config(arch)["source"]
+    if source["type"] != "local":
+        return []
+    if source["path"].startswith(ZOO_DIR):
+        return zoo_models()
+    return local_source_files(source["path"])
+
+
+def on_start():
+    """Before any job runs: the SLURM profile's settings; pages of an earlier run set aside
+    when new ones will be made (never shown as current)."""
+    check_slurm_settings()
+    if any(job.rule.name == "render" for job in workflow.dag.needrun_jobs()):
+        for folder in set_aside_pages(RESULTS):
+            logger.info(
+                f"pages of an earlier run moved to {folder} until new ones are made"
+            )
+
+
+def on_end(success):
+    """After the run: the failures it recorded and went on past, a full disk, and where the
+    pages are (or why the earlier ones stayed set aside)."""
+    bases = {arch: plan.base_name(config, arch) for arch in config["architectures"]}
+    for line in recorded_failures(RESULTS, bases):
+        logger.warning(f"recorded: {line}")
+    full = disk_full([RESULTS, ".snakemake"])
+    if full:
+        logger.error(full)
+    if os.path.isdir(f"{RESULTS}/site_html"):
+        drop_previous_pages(RESULTS)
+        logger.info(f"pages: {RESULTS}/site_html/index.html (markdown: {RESULTS}/site)")
+    elif os.path.isdir(f"{RESULTS}/site.previous"):
+        logger.warning(
+            f"no new pages: the pages in {RESULTS}/site.previous are from an earlier run"
+        )
+
+
+def warn_empty_sources():
+    """A local source with no model folder besides the base compares nothing: said at once."""
+    for arch, spec in config["architectures"].items():
+        source = spec["source"]
+        if source["type"] != "local" or source["path"].startswith(ZOO_DIR):
+            continue
+        base = os.path.realpath(spec["base_model"].get("path", ""))
+        folders = [
+            entry.path
+            for entry in os.scandir(source["path"])
+            if entry.is_dir() and not entry.name.startswith(".")
+        ]
+        if not [f for f in folders if os.path.realpath(f) != base]:
+            logger.warning(
+                f"config architectures.{arch}.source.path: {source['path']} holds no model "
+                "folder besides the base: there is nothing to compare with it"
+            )
+
+
+warn_empty_sources()
 
 
 def check_slurm_settings():

@@ -113,7 +113,7 @@ def to_examples(spec: TaskSpec, rows, split: str) -> list:
         else:
             raise TaskDataError(
                 f"task '{spec.name}': label {raw!r} in column '{spec.label}' ({where}) is not "
-                f"among the declared labels {spec.labels}"
+                f"among the declared labels {spec.labels}{_type_hint(raw, spec.labels)}"
             )
         texts = ["" if row[c] is None else str(row[c]) for c in spec.inputs]
         examples.append({"texts": texts, "label": label})
@@ -171,8 +171,39 @@ def build_splits(
             f"(train={len(train)}, dev={len(dev)}, eval={len(evaluation)})"
         )
     _check_dev_classes(spec, dev, dev_holdout)
+    _check_learnable(spec, train, dev, evaluation)
     splits = {"train": train, "dev": dev, "eval": evaluation}
     return {split: encode_inputs(rows, input_encoding) for split, rows in splits.items()}
+
+
+def _type_hint(raw, labels) -> str:
+    """When the value is declared, but as another type (1 in the data, "1" in the registry)."""
+    same_text = [label for label in labels or [] if str(label) == str(raw)]
+    if not same_text:
+        return ""
+    return (
+        f": the data holds {type(raw).__name__} {raw!r}, the registry declares "
+        f"{type(same_text[0]).__name__} {same_text[0]!r}; declare the labels as the data holds "
+        "them"
+    )
+
+
+def _check_learnable(spec: TaskSpec, train: list, dev: list, evaluation: list) -> None:
+    """A declared label that the evaluation split holds but training never shows cannot be
+    predicted right: its examples would count as errors whatever the model."""
+    if spec.is_regression:
+        return
+    seen = {ex["label"] for ex in train} | {ex["label"] for ex in dev}
+    unseen = sorted({ex["label"] for ex in evaluation} - seen)
+    if unseen:
+        names = spec.names_of_labels()
+        counts = {names[i]: sum(ex["label"] == i for ex in evaluation) for i in unseen}
+        raise TaskDataError(
+            f"task '{spec.name}': declared label(s) {list(counts)} have "
+            f"{sum(counts.values())} examples in the evaluation split but none in train or dev "
+            f"({counts}); no model can learn them: give the training split examples of them, "
+            "or drop them from the task (drop_labels)"
+        )
 
 
 def _check_dev_classes(spec: TaskSpec, dev: list, dev_holdout: dict) -> None:
