@@ -43,7 +43,13 @@ from model_recycling.io import atomic_write_json, read_json
 from model_recycling.listing.candidates import Candidate
 from model_recycling.listing.hub_rules import decide
 from model_recycling.models.architecture import config_facts, parse_config
-from model_recycling.models.files import is_head, size_reason, weight_files, weight_limit
+from model_recycling.models.files import (
+    is_head,
+    is_parameter_dtype,
+    size_reason,
+    weight_files,
+    weight_limit,
+)
 from model_recycling.records import one_line
 from model_recycling.settings import with_defaults
 
@@ -274,7 +280,9 @@ def _read_config(api, model_id, sha) -> dict:
 
 
 def _count_parameters(api, model_id, sha) -> dict:
-    """Exact counts from the safetensors headers (range requests; no weights downloaded)."""
+    """Exact counts from the safetensors headers (range requests; no weights downloaded), by the
+    rule of models.files.count_parameters: only floating-point tensors are parameters, so an
+    integer buffer (position ids an older transformers saved) counts for nothing."""
     try:
         metadata = call(api.get_safetensors_metadata, model_id, revision=sha)
     except NotASafetensorsRepoError:
@@ -284,8 +292,9 @@ def _count_parameters(api, model_id, sha) -> dict:
     total = backbone = 0
     for file_metadata in metadata.files_metadata.values():
         for name, tensor in file_metadata.tensors.items():
-            total += tensor.parameter_count
-            backbone += 0 if is_head(name) else tensor.parameter_count
+            if is_parameter_dtype(tensor.dtype):
+                total += tensor.parameter_count
+                backbone += 0 if is_head(name) else tensor.parameter_count
     return {"num_parameters": total, "backbone_parameters": backbone}
 
 

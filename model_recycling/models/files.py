@@ -1,10 +1,16 @@
 """The files of a model (a local folder or a Hub repository) that matter, what their names and
 sizes alone rule out before anything is read or downloaded, and the parameter counts their
-safetensors headers give without loading a weight."""
+safetensors headers give without loading a weight.
+
+Parameters are the floating-point tensors; integer and boolean tensors are buffers
+(is_parameter_dtype), so that a checkpoint an older transformers saved with its position ids
+has the parameter count of the same model saved today without them.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 
@@ -99,22 +105,43 @@ def is_head(name: str) -> bool:
     return any(".".join(parts[i:]).startswith(HEAD_PREFIXES) for i in range(len(parts)))
 
 
-def count_parameters(model_dir) -> tuple[int, int]:
-    """(all parameters, backbone parameters without pooler / heads), read from safetensors
-    headers without loading the weights."""
+def is_parameter_dtype(dtype: str) -> bool:
+    """Whether tensors of this safetensors dtype ("F32", "BF16", "I64", "BOOL", ...) are
+    parameters: the floating-point ones (F64, F32, F16, BF16, the F8 kinds) are. Integer and
+    boolean tensors are buffers the model computes rather than learns: the position ids and
+    token type ids transformers 4.x saved with BERT-like weights (all-MiniLM-L6-v2 holds
+    `embeddings.position_ids` [1, 512] as int64), absent from the same model saved today.
+    A quantized checkpoint, whose weights are integers, therefore counts only its float parts:
+    another size than its base, which it is for finetuning."""
+    return dtype.startswith(("F", "BF"))
+
+
+def tensor_headers(model_dir) -> dict:
+    """{tensor name: (safetensors dtype, shape)} of the folder's safetensors weight files, read
+    from their headers without loading a weight; {} for a pickle checkpoint."""
     from safetensors import safe_open
 
-    total = backbone = 0
+    headers = {}
     names = weight_files(folder_sizes(model_dir))[1]
     for name in (n for n in names if n.endswith(".safetensors")):
         try:
             with safe_open(Path(model_dir) / name, framework="pt") as handle:
                 for key in handle.keys():
-                    numel = 1
-                    for dim in handle.get_slice(key).get_shape():
-                        numel *= dim
-                    total += numel
-                    backbone += 0 if is_head(key) else numel
+                    tensor = handle.get_slice(key)
+                    headers[key] = (tensor.get_dtype(), tuple(tensor.get_shape()))
         except Exception as err:  # noqa: BLE001 - safetensors raises many types on bad files
             raise ModelLoadError(f"{name} is not a readable safetensors file: {err}") from err
+    return headers
+
+
+def count_parameters(model_dir) -> tuple[int, int]:
+    """(all parameters, backbone parameters without pooler / heads), read from safetensors
+    headers without loading the weights. Only floating-point tensors count
+    (is_parameter_dtype): an integer buffer saved with the weights is not a parameter."""
+    total = backbone = 0
+    for key, (dtype, shape) in tensor_headers(model_dir).items():
+        if is_parameter_dtype(dtype):
+            numel = math.prod(shape)
+            total += numel
+            backbone += 0 if is_head(key) else numel
     return total, backbone

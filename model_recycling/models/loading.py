@@ -13,7 +13,14 @@ from pathlib import Path
 
 import torch
 
-from model_recycling.models.files import ModelLoadError, weight_format
+from model_recycling.models.files import (
+    ModelLoadError,
+    folder_sizes,
+    is_parameter_dtype,
+    tensor_headers,
+    weight_files,
+    weight_format,
+)
 
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -80,14 +87,36 @@ def _raise_if_problems(model_dir, problems: list) -> None:
         )
 
 
-def _loading_problems(model, info: dict, may_be_new) -> list:
+def checkpoint_buffers(model_dir) -> set:
+    """Names of the checkpoint's integer and boolean tensors: buffers, not parameters
+    (files.is_parameter_dtype), such as the position ids transformers 4.x saved. Read from the
+    safetensors headers, or from a pickle checkpoint loaded onto the meta device (shapes and
+    dtypes only, no data; weights_only, so no code runs)."""
+    if weight_format(model_dir) == "safetensors":
+        headers = tensor_headers(model_dir)
+        return {key for key, (dtype, _) in headers.items() if not is_parameter_dtype(dtype)}
+    buffers = set()
+    for name in weight_files(folder_sizes(model_dir))[1]:
+        if name.endswith(".bin"):
+            state = torch.load(Path(model_dir) / name, map_location="meta", weights_only=True)
+            buffers |= {key for key, tensor in state.items() if not tensor.is_floating_point()}
+    return buffers
+
+
+def _loading_problems(model, info: dict, may_be_new, buffers=frozenset()) -> list:
     """Missing or reshaped tensors that `may_be_new` does not allow, and unexpected tensors inside
-    the backbone. Unexpected tensors elsewhere belong to the checkpoint's own head: fine."""
+    the backbone. Unexpected tensors elsewhere belong to the checkpoint's own head, and
+    `buffers` (checkpoint_buffers: integer tensors an older transformers saved, which today's
+    model computes instead) hold no weights: both fine."""
     backbone_parts = {name for name, _ in model.base_model.named_children()}
     prefix = f"{model.base_model_prefix}."
+    buffers = {key.removeprefix(prefix) for key in buffers}
 
     def in_backbone(key: str) -> bool:
         return key.removeprefix(prefix).split(".")[0] in backbone_parts
+
+    def weight_in_backbone(key: str) -> bool:
+        return in_backbone(key) and key.removeprefix(prefix) not in buffers
 
     problems = [f"missing {key}" for key in sorted(info["missing_keys"]) if not may_be_new(key)]
     problems += [
@@ -95,7 +124,8 @@ def _loading_problems(model, info: dict, may_be_new) -> list:
         for key, saved, expected in sorted(info["mismatched_keys"])
         if not may_be_new(key)
     ]
-    problems += [f"unexpected {key}" for key in sorted(info["unexpected_keys"]) if in_backbone(key)]
+    unexpected = sorted(info["unexpected_keys"])
+    problems += [f"unexpected {key}" for key in unexpected if weight_in_backbone(key)]
     return problems
 
 
@@ -103,9 +133,11 @@ def _load_strictly(auto_class, model_dir, may_be_new=lambda key: False):
     """(model, keys it got new): every other tensor comes from the checkpoint, shape included."""
     try:
         model, info = auto_class.from_pretrained(model_dir, **_weights_kwargs(model_dir))
+        # Read only when there is something to excuse: most checkpoints hold no stray tensor.
+        buffers = checkpoint_buffers(model_dir) if info["unexpected_keys"] else set()
     except Exception as err:  # noqa: BLE001 - any failure makes the candidate unusable
         raise ModelLoadError(f"{model_dir}: weights failed to load: {err}") from err
-    _raise_if_problems(model_dir, _loading_problems(model, info, may_be_new))
+    _raise_if_problems(model_dir, _loading_problems(model, info, may_be_new, buffers))
     return model, info["missing_keys"] | {key for key, _, _ in info["mismatched_keys"]}
 
 

@@ -71,7 +71,8 @@ DISCUSSIONS_PAGE = 50  # discussions per page, as the Hub pages them
 
 def tiny_state_dict(spec: dict) -> dict:
     """Deterministic random weights named like a transformers encoder (prefix.embeddings...,
-    prefix.encoder.layer.N..., then the task head named in spec["head"])."""
+    prefix.encoder.layer.N..., then the task head named in spec["head"]). spec["position_ids"]
+    adds the int64 buffer `prefix.embeddings.position_ids` that transformers 4.x saved."""
     import torch
 
     h, inter, vocab, prefix = spec["hidden"], spec["intermediate"], spec["vocab"], spec["prefix"]
@@ -105,7 +106,10 @@ def tiny_state_dict(spec: dict) -> dict:
         shapes[f"{prefix}.pooler.dense.bias"] = (h,)
     shapes.update(_head_shapes(spec.get("head"), h, vocab, spec.get("labels", 2)))
     generator = torch.Generator().manual_seed(spec["seed"])
-    return {name: torch.randn(shape, generator=generator) for name, shape in shapes.items()}
+    tensors = {name: torch.randn(shape, generator=generator) for name, shape in shapes.items()}
+    if spec.get("position_ids"):
+        tensors[f"{prefix}.embeddings.position_ids"] = torch.arange(POSITIONS).unsqueeze(0)
+    return tensors
 
 
 def _head_shapes(head: str | None, h: int, vocab: int, labels: int) -> dict:
@@ -159,6 +163,20 @@ def safetensors_count(content: bytes) -> int:
     return total
 
 
+def safetensors_parameters(content: bytes) -> dict:
+    """{dtype: elements} of a safetensors file, as the Hub's `safetensors.parameters` shows it
+    ({"F32": ..., "I64": ...}): the Hub counts integer buffers too."""
+    header = json.loads(content[8 : 8 + int.from_bytes(content[:8], "little")])
+    counts = {}
+    for name, tensor in header.items():
+        if name != "__metadata__":
+            numel = 1
+            for dim in tensor["shape"]:
+                numel *= dim
+            counts[tensor["dtype"]] = counts.get(tensor["dtype"], 0) + numel
+    return counts
+
+
 def git_blob_id(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
@@ -207,7 +225,8 @@ def _with_content_fields(info: dict, files: dict) -> dict:
     info.pop("safetensors", None)
     try:
         total = safetensors_count(files["model.safetensors"])
-        info["safetensors"] = {"parameters": {"F32": total}, "total": total}
+        parameters = safetensors_parameters(files["model.safetensors"])
+        info["safetensors"] = {"parameters": parameters, "total": total}
     except Exception:  # noqa: BLE001 - absent or hostile: the Hub indexes no parameters then
         pass
     info["usedStorage"] = sum(len(c) for c in files.values())

@@ -24,6 +24,9 @@ WORKFLOW_FILES = [
     "profiles",
     "model_recycling",
     "report",
+    "Makefile",
+    "requirements.lock",
+    "requirements-dev.lock",
 ]
 MICRO_CONFIG = REPO / "tests" / "support" / "configs" / "micro.yaml"
 
@@ -35,8 +38,8 @@ def copy_workflow(dest: Path) -> Path:
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, dest / name, dirs_exist_ok=True)
-        else:
-            shutil.copy(source, dest / name)
+        else:  # with its time: a lock newer than the venv would have `make` reinstall it
+            shutil.copy2(source, dest / name)
     return dest
 
 
@@ -54,6 +57,15 @@ def _env() -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
+
+
+def make_run(workdir: Path, *args, env=None, timeout=900) -> subprocess.CompletedProcess:
+    """`make run ARGS...` in a workflow copy, as the README writes it, with this venv."""
+    venv = Path(sys.executable).parent.parent
+    command = ["make", "--no-print-directory", "run", f"VENV={venv}", "CORES=2", *args]
+    return subprocess.run(
+        command, cwd=workdir, env=env or _env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def make_run_command(configfile: Path) -> tuple[list, dict]:

@@ -17,7 +17,7 @@ from model_recycling.listing.hub import HubUnavailableError, list_hub_candidates
 from model_recycling.models.files import count_parameters, weight_format
 from tests.support.common import REPO
 from tests.support.hub import TOKEN
-from tests.support.hub_server import weight_bytes
+from tests.support.hub_server import FIXTURES, POSITIONS, weight_bytes
 
 BASE = "FacebookAI/roberta-base"
 HUB = {"type": "hub"}
@@ -390,6 +390,26 @@ def test_size_caps_exclude_before_any_file_is_fetched(hub, tmp_path):
     # Pickle-only: excluded from the file names alone, nothing fetched.
     assert fetched(hub, PICKLE_ONLY) == []
     assert kept(candidates.values()) == KEPT
+
+
+def test_an_integer_buffer_is_not_a_parameter(hub, tmp_path):
+    """transformers 4.x saved BERT-like models with an int64 `embeddings.position_ids` buffer;
+    the Hub's header metadata counts it, the listing does not (only floating-point tensors are
+    parameters): a finetune saved with it matches a base saved without, and the other way round."""
+    spec = json.loads((FIXTURES / "weights.json").read_text())[BASE]["model.safetensors"]
+    old = {**spec, "head": "classifier", "seed": 8, "position_ids": True}
+    old_weights = weight_bytes("model.safetensors", old)
+    hub.add_repo("old/finetune", roberta_files(hub, weights=old_weights), ROBERTA_TAGS, downloads=1)
+    assert hub.repos["old/finetune"]["info"]["safetensors"]["parameters"]["I64"] == POSITIONS
+    rows = by_id(listing(hub, tmp_path / "buffer-in-candidate"))
+    assert rows["old/finetune"].status == "ok", rows["old/finetune"].reason
+    assert rows["old/finetune"].backbone_parameters == rows[BASE].backbone_parameters == 5840
+    hub.set_file(
+        BASE, "model.safetensors", weight_bytes("model.safetensors", {**spec, "position_ids": True})
+    )
+    rows = by_id(listing(hub, tmp_path / "buffer-in-base"))
+    assert rows[BASE].backbone_parameters == 5840
+    assert kept(rows.values()) == [*KEPT, "old/finetune"]
 
 
 def t5_config(**keys) -> bytes:

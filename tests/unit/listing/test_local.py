@@ -172,3 +172,32 @@ def test_t5_v1_1_and_t5_pools_are_not_mixed(tmp_path):
     rows = tmp_path / "candidates.tsv"
     write_candidates(rows, found.values())
     assert read_candidates(rows)[0].architecture["feed_forward_proj"] == "gated-gelu"
+
+
+def with_position_ids(folder: Path) -> Path:
+    """The folder's weights with the int64 `embeddings.position_ids` buffer that transformers
+    4.x saved (all-MiniLM-L6-v2's [1, 512]), as an old checkpoint of the same model holds it."""
+    tensors = load_file(folder / "model.safetensors")
+    positions = tensors["bert.embeddings.position_embeddings.weight"].shape[0]
+    tensors["bert.embeddings.position_ids"] = torch.arange(positions).unsqueeze(0)
+    (folder / "model.safetensors").write_bytes(save(tensors, metadata={"format": "pt"}))
+    return folder
+
+
+def test_an_integer_buffer_is_not_a_parameter(tiny_zoo, tmp_path):
+    """Sizes are compared by parameters (floating-point tensors): a finetune saved with an old
+    checkpoint's integer buffer matches a base saved without it, and the other way round."""
+    from model_recycling.models.files import count_parameters
+
+    plain = model_copy(tiny_zoo, tmp_path, "plain", model_safetensors=retrained_weights(tiny_zoo))
+    old = with_position_ids(model_copy(tiny_zoo, tmp_path, "old"))
+    assert count_parameters(old) == count_parameters(plain) == count_parameters(tiny_zoo / "base")
+    for base, candidate in ((tiny_zoo / "base", old), (old, plain)):
+        root = tmp_path / f"source-for-{base.name}"
+        shutil.copytree(candidate, root / "finetune")
+        (found,) = list_local_candidates({"path": str(root)}, base)
+        assert found.status == "ok", (base.name, found.reason)
+    # A copy of the old base, buffer included, is still the base itself.
+    shutil.copytree(old, tmp_path / "copies" / "copy")
+    (copy,) = list_local_candidates({"path": str(tmp_path / "copies")}, old)
+    assert copy.reason == "the base model itself (identical weight files, sha256)"

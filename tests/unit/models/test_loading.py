@@ -205,3 +205,43 @@ def test_tokenizer_larger_than_the_embeddings_fails_the_candidate(tiny_zoo, tmp_
     args = (big, "r", tiny_zoo / "prepared/demo_topic", {**HP.as_dict(), "device": "cpu"}, 0)
     cell = finetune_cell("a", "big", "candidate", *args, tmp_path / "c.json")
     assert cell["status"] == "failed" and re.search(reason, cell["reason"])
+
+
+# ---------------------------------------------------------------- buffers of older checkpoints
+def add_old_buffers(weights):
+    """What transformers 4.x saved besides BERT's weights: integer position and token type ids
+    (all-MiniLM-L6-v2 holds embeddings.position_ids [1, 512] as int64)."""
+    positions = weights["bert.embeddings.position_embeddings.weight"].shape[0]
+    weights["bert.embeddings.position_ids"] = torch.arange(positions).unsqueeze(0)
+    weights["bert.embeddings.token_type_ids"] = torch.zeros(1, positions, dtype=torch.long)
+
+
+def test_integer_buffers_of_an_older_checkpoint_load_and_count_nothing(tiny_zoo, tmp_path):
+    """An old checkpoint whose only extra tensors are integer buffers loads as the same model,
+    in either weight format, and counts the parameters of the one saved without them; an extra
+    float tensor in the backbone still fails it (test_broken_backbone_...: "extra")."""
+    from model_recycling.models.files import count_parameters
+
+    old = copy_model(tiny_zoo / "base", tmp_path / "old", edit_weights=add_old_buffers)
+    assert load_file(old / "model.safetensors")["bert.embeddings.position_ids"].dtype == torch.int64
+    assert count_parameters(old) == count_parameters(tiny_zoo / "base")
+    pickled = copy_model(old, tmp_path / "old-pickle")
+    torch.save(load_file(old / "model.safetensors"), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    saved = load_file(tiny_zoo / "base" / "model.safetensors")
+    for folder in (old, pickled):
+        encoder = load_encoder(folder, CPU)
+        for name, tensor in encoder.state_dict().items():
+            if not name.startswith("pooler."):
+                assert torch.equal(tensor, saved[f"bert.{name}"]), (folder.name, name)
+        model = load_classifier(folder, 3, False, CPU)
+        words = model.bert.embeddings.word_embeddings.weight
+        assert torch.equal(words, saved["bert.embeddings.word_embeddings.weight"]), folder.name
+
+    # Named like a buffer but floating point: a weight the architecture has no place for.
+    def float_token_types(weights):
+        weights["bert.embeddings.token_type_ids"] = torch.zeros(1, 8)
+
+    stray = copy_model(tiny_zoo / "base", tmp_path / "stray", edit_weights=float_token_types)
+    with pytest.raises(ModelLoadError, match=r"unexpected bert\.embeddings\.token_type_ids"):
+        load_encoder(stray, CPU)
