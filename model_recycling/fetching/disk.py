@@ -82,4 +82,10 @@ def scratch_folder(folder) -> Path:
 
 
 def remove_scratch(folder) -> None:
-    shutil.rmtree(scratch_folder(folder), ignore_errors=True)
+    """The scratch folder, and its model's folder once no revision is left in it."""
+    path = scratch_folder(folder)
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        path.parent.rmdir()
+    except OSError:  # another revision of the model is being probed, or it is gone already
+        pass

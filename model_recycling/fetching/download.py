@@ -5,11 +5,14 @@ in its folder, which the probe then records as the candidate's failure."""
 from __future__ import annotations
 
 import glob
+import hashlib
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, try_to_load_from_cache
 from huggingface_hub.errors import (
     DisabledRepoError,
     GatedRepoError,
@@ -21,6 +24,7 @@ from model_recycling.fetching.budget import reserving
 from model_recycling.hub_client import NETWORK_ERRORS, access_problem, call, unreachable_reason
 from model_recycling.io import atomic_write_json, read_json
 from model_recycling.models.files import PICKLE_ONLY, TOKENIZER, weight_files
+from model_recycling.provenance import file_sha256
 from model_recycling.records import TEMPORARY_FAILURE
 
 # Written into a model's download folder when its download failed for good.
@@ -51,33 +55,22 @@ def download_candidate(
     api = api or HfApi(endpoint=endpoint or None)
     dest_dir = Path(dest_dir)
     try:
-        info = call(
-            api.model_info, model_id, revision=revision, files_metadata=bool(before_download)
-        )
-        if info.disabled:
-            raise HubDownloadError(f"cannot download '{model_id}': disabled repository")
-        files = download_files(info.siblings or [])
-        weight_format = weight_files(files)[0]
-        missing = [
-            what
-            for what, absent in (
-                ("config.json", "config.json" not in files),
-                ("usable weights (model*.safetensors or pytorch_model*.bin)", not weight_format),
-            )
-            if absent
-        ]
-        if missing:
-            raise HubDownloadError(f"cannot download '{model_id}': no {' and no '.join(missing)}")
-        if weight_format == "pytorch" and not allow_pickle:
-            raise HubDownloadError(f"cannot download '{model_id}': {PICKLE_ONLY}")
-        # Exact names (escaped: allow_patterns are fnmatch patterns).
-        patterns = [glob.escape(name) for name in files]
+        info = call(api.model_info, model_id, revision=revision, files_metadata=True)
+        files = _wanted_files(info, model_id, allow_pickle)
+        siblings = {s.rfilename: s for s in info.siblings or []}
         if before_download:
-            sizes = {s.rfilename: s.size or 0 for s in info.siblings or []}
-            before_download(sum(sizes.get(name, 0) for name in files))
-        api.snapshot_download(
-            model_id, revision=revision, local_dir=dest_dir, allow_patterns=patterns
-        )
+            before_download(sum(siblings[name].size or 0 for name in files))
+        cached = [
+            name for name in files if _from_cache(model_id, revision, siblings[name], dest_dir)
+        ]
+        rest = [name for name in files if name not in cached]
+        if rest:  # exact names (escaped: allow_patterns are fnmatch patterns); an empty cache:
+            # huggingface_hub would copy a cached file unchecked, _from_cache checks it first
+            with tempfile.TemporaryDirectory() as empty_cache:
+                api.snapshot_download(
+                    model_id, revision=revision, local_dir=dest_dir, cache_dir=empty_cache,
+                    allow_patterns=[glob.escape(name) for name in rest],
+                )  # fmt: skip
     except GatedRepoError as err:
         raise HubDownloadError(
             f"cannot download '{model_id}': gated repository; accept its conditions on the Hub "
@@ -94,6 +87,52 @@ def download_candidate(
             f"cannot download '{model_id}': the Hub at {api.endpoint} is unreachable ({reason})"
         ) from err
     return dest_dir
+
+
+def _wanted_files(info, model_id: str, allow_pickle: bool) -> list:
+    """The files to download (download_files); HubDownloadError when the repository cannot give
+    a usable candidate."""
+    if info.disabled:
+        raise HubDownloadError(f"cannot download '{model_id}': disabled repository")
+    files = download_files(info.siblings or [])
+    weight_format = weight_files(files)[0]
+    missing = [
+        what
+        for what, absent in (
+            ("config.json", "config.json" not in files),
+            ("usable weights (model*.safetensors or pytorch_model*.bin)", not weight_format),
+        )
+        if absent
+    ]
+    if missing:
+        raise HubDownloadError(f"cannot download '{model_id}': no {' and no '.join(missing)}")
+    if weight_format == "pytorch" and not allow_pickle:
+        raise HubDownloadError(f"cannot download '{model_id}': {PICKLE_ONLY}")
+    return files
+
+
+def _from_cache(model_id: str, revision: str, sibling, dest_dir: Path) -> bool:
+    """Take a file from the user's Hugging Face cache (HF_HOME) when it holds it at this
+    revision with the content the Hub names (LFS sha256, or git blob id for small files): hard
+    linked where the filesystem allows, else copied. False when it does not."""
+    cached = try_to_load_from_cache(model_id, sibling.rfilename, revision=revision)
+    if not isinstance(cached, str):
+        return False
+    data = Path(cached).read_bytes() if not sibling.lfs else None
+    if sibling.lfs:
+        matches = file_sha256(cached) == sibling.lfs.sha256
+    else:
+        matches = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == sibling.blob_id
+    if not matches:
+        return False
+    target = dest_dir / sibling.rfilename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(os.path.realpath(cached), target)  # the blob, not the cache's symlink to it
+    except OSError:
+        shutil.copyfile(cached, target)
+    return True
 
 
 def download_files(siblings) -> list:

@@ -8,6 +8,7 @@ import time
 
 from model_recycling.fetching.download import check_download
 from model_recycling.fetching.lifecycle import WeightsPlan, candidate_weights
+from model_recycling.io import atomic_write_json
 from model_recycling.models.devices import describe_device, seed_everything, setup_job
 from model_recycling.models.loading import check_tokenizer_fits, load_encoder, load_tokenizer
 from model_recycling.probing.probe import PROBE_SPLITS, run_probe
@@ -24,10 +25,16 @@ def probe_job(
 ) -> dict:  # fmt: skip
     """Probe a candidate with its weights fetched, restored or deleted as `weights` says
     (fetching/lifecycle.py)."""
-    with candidate_weights(model_id, revision, model_dir, weights or WeightsPlan()):
+    weights = weights or WeightsPlan()
+    with candidate_weights(model_id, revision, model_dir, weights):
         record = probe_candidate(
             model_id, model_dir, revision, task_dir, settings, output, threads, tokenized_cache
         )
+        if weights.fetch and str(model_dir) in record.get("reason", ""):
+            # the scratch folder is removed on the way out: name the download instead
+            shown = f"{model_id}@{revision} (downloaded for this probe, since removed)"
+            record["reason"] = record["reason"].replace(str(model_dir), shown)
+            atomic_write_json(output, record)
         print(f"{model_id}: {record['status']} score={record['score']} {record.get('reason', '')}")
     return record
 

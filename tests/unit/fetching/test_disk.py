@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
@@ -75,7 +76,7 @@ def test_a_fetching_probe_downloads_scores_and_leaves_nothing(hub, tmp_path, tin
     record = json.loads(out.read_text())
     assert record["status"] == "ok" and record["model_revision"] == sha, record["reason"]
     assert len(hub.paths("cdn")) > fetched  # the weights came from the Hub
-    assert not scratch.exists()
+    assert not scratch.exists() and not scratch.parent.exists()  # no empty model folder left
     assert json.loads(ledger.read_text()) == {}  # reserved while fetched, released once probed
     # The same candidate downloaded first (downloads.fetch: host) scores the same.
     folder = download_candidate(model_id, sha, tmp_path / "m" / sha,
@@ -119,3 +120,49 @@ def test_a_fetching_probe_never_deletes_outside_its_scratch_root(tmp_path, tiny_
     result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode != 0 and "refusing to delete" in result.stderr
     assert keep.read_text() == "a result"
+
+
+def test_a_fetching_probe_that_fails_names_the_download_not_a_removed_folder(
+    hub, tmp_path, tiny_zoo
+):  # noqa: F811
+    model_id = "org/no-tokenizer"
+    files = {p.name: p.read_bytes() for p in (tiny_zoo / "base").iterdir() if p.is_file()}
+    hub.add_repo(
+        model_id, {k: v for k, v in files.items() if "token" not in k and "vocab" not in k}
+    )
+    sha = hub.repos[model_id]["info"]["sha"]
+    scratch, out = tmp_path / "results/fetching/org~2fno-tokenizer" / sha, tmp_path / "p.json"
+    command = [sys.executable, str(REPO / "scripts/probe.py"), "--model-id", model_id]
+    command += ["--model-dir", str(scratch), "--revision", sha, "--fetch"]
+    command += ["--task-dir", str(tiny_zoo / "prepared/demo_nli"), "--endpoint", hub.endpoint]
+    command += ["--settings", json.dumps(PROBE_SETTINGS), "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    record = json.loads(out.read_text())
+    assert record["status"] == "failed" and "no tokenizer files" in record["reason"]
+    assert str(scratch) not in record["reason"]
+    assert f"{model_id}@{sha} (downloaded for this probe, since removed)" in record["reason"]
+    assert not (tmp_path / "results/fetching").exists() or not any(
+        (tmp_path / "results/fetching").iterdir()
+    )
+
+
+def test_files_in_the_users_hugging_face_cache_are_not_downloaded_again(hub, tmp_path):  # noqa: F811
+    """A file the cache holds at the revision, with the content the Hub names, is taken from it;
+    one whose content differs is downloaded."""
+    from huggingface_hub import hf_hub_download
+
+    sha = hub.repos[MODEL]["info"]["sha"]
+    api = HfApi(endpoint=hub.endpoint)
+    weights = hf_hub_download(MODEL, "model.safetensors", revision=sha, endpoint=hub.endpoint)
+    fetched = len(hub.paths("cdn"))
+    folder = download_candidate(MODEL, sha, tmp_path / "one", api=api)
+    assert len(hub.paths("cdn")) == fetched  # the weights (LFS, served by the CDN) came from cache
+    assert (folder / "model.safetensors").read_bytes() == Path(weights).read_bytes()
+    assert (folder / "config.json").is_file()  # what the cache lacks is downloaded
+    blob = Path(weights).resolve()
+    blob.unlink()
+    blob.write_bytes(b"not the weights")  # a damaged cache entry is never used
+    folder = download_candidate(MODEL, sha, tmp_path / "two", api=api)
+    assert len(hub.paths("cdn")) > fetched
+    assert (folder / "model.safetensors").read_bytes() != b"not the weights"
