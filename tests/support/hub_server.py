@@ -19,6 +19,7 @@ status codes, headers and error shapes that huggingface_hub parses:
   and only pull requests are accepted: a direct push answers 403); GET
   /api/models/{id}/discussions (`type`, `status`, pages of `p`). Opened pull requests are kept in
   FakeHub.pull_requests, their files beside them.
+* GET /api/datasets/{id}[/revision/{rev}]: a dataset's info at a branch (FakeHub.datasets).
 * Errors: unknown or private repo -> 401 without token / 404 with one (X-Error-Code RepoNotFound);
   gated repo files -> 401/403 X-Error-Code GatedRepo; disabled repo files -> 403 "Access to this
   resource is disabled."; unknown revision -> 404 RevisionNotFound; missing file -> 404
@@ -242,6 +243,8 @@ class FakeHub:
     def __init__(self, fixtures_dir=FIXTURES, page_size: int = 4):
         self.repos = load_repos(fixtures_dir)
         self.renamed = json.loads((Path(fixtures_dir) / "renamed_repos.json").read_text())
+        # Datasets by id: {"files": [names], "branches": {"main": sha, ...}} (dev/pin_datasets.py).
+        self.datasets = {}
         self.page_size = page_size
         self.authorized_tokens: set = set()  # tokens whose user accepted the gated repos' terms
         self.pull_requests: dict = {}  # repo id -> [discussion document + "files"]
@@ -370,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._list_models()
         if self.url_path.startswith("/api/models/"):
             return self._repo_api(self.url_path.removeprefix("/api/models/").split("/"))
+        if self.url_path.startswith("/api/datasets/"):
+            return self._dataset_api(self.url_path.removeprefix("/api/datasets/").split("/"))
         return self._resolve(self.url_path.strip("/").split("/"))
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
@@ -535,6 +540,21 @@ class _Handler(BaseHTTPRequestHandler):
                 **{f: info[f] for f in expand if f in info},
             }
         self._json(info)
+
+    def _dataset_api(self, parts: list) -> None:
+        """GET /api/datasets/{id}[/revision/{rev}]: a dataset's info at a branch (FakeHub.datasets:
+        id -> {"files": [...], "branches": {name: sha}}; "main" is the default)."""
+        repo_id = "/".join(parts[:2]) if "/".join(parts[:2]) in self.hub.datasets else parts[0]
+        rest = parts[2:] if repo_id.count("/") else parts[1:]
+        dataset = self.hub.datasets.get(repo_id)
+        if dataset is None:
+            return self._error(404, "RepoNotFound", "Repository Not Found")
+        branch = "/".join(rest[1:]) if rest[:1] == ["revision"] else "main"
+        if branch not in dataset["branches"]:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {branch}")
+        siblings = [{"rfilename": name} for name in dataset["files"]]
+        self._json({"_id": repo_id, "id": repo_id, "sha": dataset["branches"][branch],
+                    "private": False, "disabled": False, "siblings": siblings})  # fmt: skip
 
     def _tree(self, repo_id: str, repo: dict | None, revision: str) -> None:
         if self._deny(repo_id, repo, files=False) or self._bad_revision(repo, revision):

@@ -15,6 +15,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -26,8 +27,8 @@ BASE_ID = "sentence-transformers/all-MiniLM-L6-v2"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "model-recycling"
 WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
-# Topic words and sentiment words: the topic of a sentence is that of its two nouns, its
-# sentiment that of its adjective; both are plain English, so the pretrained model knows them.
+# Topic words and sentiment words: a sentence's topic is that of its two nouns, its sentiment
+# that of its verb and adjective; all plain English, so the pretrained model knows them.
 TOPICS = {
     "sports": ["football", "tennis", "match", "team", "coach", "stadium", "player", "goal"],
     "food": ["pizza", "bread", "soup", "kitchen", "recipe", "cheese", "dinner", "chef"],
@@ -38,13 +39,24 @@ POLARITY = {
     "negative": ["terrible", "awful", "boring", "disappointing", "horrible", "dreadful"],
     "positive": ["wonderful", "great", "amazing", "lovely", "excellent", "delightful"],
 }
+FEELING = {
+    "negative": ["hated", "disliked", "regretted", "complained about"],
+    "positive": ["loved", "enjoyed", "praised", "admired"],
+}
+# A task's label names, by the row field that holds them: topic_polarity ("food-positive", ...)
+# makes a probe task that rewards features for both.
+LABELS = {
+    "topic": sorted(TOPICS),
+    "polarity": sorted(POLARITY),
+    "topic_polarity": [f"{t}-{p}" for t in sorted(TOPICS) for p in sorted(POLARITY)],
+}
 PEOPLE = ["my sister", "the neighbours", "our teacher", "a friend", "the reporter", "my uncle"]
 WHEN = ["today", "yesterday", "last week", "this morning", "on sunday", "after work"]
 TEMPLATES = [
-    "{who} said the {noun} was {adj} {when}.",
-    "{when} {who} talked about a {adj} {noun} and the {other}.",
-    "what a {adj} {noun}, {who} thought, looking at the {other} {when}.",
-    "{who} wrote a {adj} review of the {noun} and the {other}.",
+    "{who} {feel} the {adj} {noun} {when}.",
+    "{when} {who} {feel} a {adj} {noun} and the {other}.",
+    "{who} {feel} the {other}, a {adj} {noun}, {when}.",
+    "{who} wrote that they {feel} the {adj} {noun} and the {other}.",
 ]
 
 
@@ -113,24 +125,29 @@ def model_folder(root: Path) -> Path:
 
 
 def sentences(n: int, seed: int) -> list:
-    """n rows {sentence, topic, polarity}, classes balanced (each row's classes by its index)."""
+    """n rows {sentence, topic, polarity, topic_polarity}, classes balanced (each row's classes
+    follow from its index)."""
     rng = random.Random(seed)
     topics, polarities = sorted(TOPICS), sorted(POLARITY)
     rows = []
     for i in range(n):
         topic, polarity = topics[i % len(topics)], polarities[(i // len(topics)) % 2]
         noun, other = rng.sample(TOPICS[topic], 2)
-        words = {"noun": noun, "other": other, "adj": rng.choice(POLARITY[polarity])}
-        words.update(who=rng.choice(PEOPLE), when=rng.choice(WHEN))
+        words = {"noun": noun, "other": other, "who": rng.choice(PEOPLE), "when": rng.choice(WHEN)}
+        words.update(adj=rng.choice(POLARITY[polarity]), feel=rng.choice(FEELING[polarity]))
         text = rng.choice(TEMPLATES).format(**words)
-        rows.append({"sentence": text[0].upper() + text[1:], "topic": topic, "polarity": polarity})
+        rows.append({
+            "sentence": text[0].upper() + text[1:],
+            "topic": topic,
+            "polarity": polarity,
+            "topic_polarity": f"{topic}-{polarity}",
+        })  # fmt: skip
     rng.shuffle(rows)
     return rows
 
 
 def task_entry(folder: Path, label: str) -> dict:
     """A registry entry (resources/tasks/demo.yaml's format) for JSON-lines files in folder."""
-    labels = sorted(TOPICS) if label == "topic" else sorted(POLARITY)
     files = {split: str(folder / f"{split}.jsonl") for split in ("train", "test")}
     return {
         "dataset": "json",
@@ -139,13 +156,13 @@ def task_entry(folder: Path, label: str) -> dict:
         "eval_split": "test",
         "inputs": ["sentence"],
         "label": label,
-        "labels": labels,
+        "labels": LABELS[label],
     }
 
 
 def write_task(folder: Path, label: str, train: int, test: int, seed: int) -> dict:
-    """Train and test JSON-lines files of `sentences` labelled by `label` ("topic" or
-    "polarity"); the registry entry that reads them."""
+    """Train and test JSON-lines files of `sentences` labelled by `label` (a key of LABELS);
+    the registry entry that reads them."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = sentences(train + test, seed)
     for split, part in (("train", rows[:train]), ("test", rows[train:])):
@@ -164,10 +181,14 @@ def finetune(base: Path, out: Path, label: str, seed: int, steps: int, shuffle=F
     batches, to show it learned."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging
 
+    logging.set_verbosity_error()  # its load report: the new head is new, as it should be
+    logging.disable_progress_bar()
+    started = time.perf_counter()
     torch.manual_seed(seed)
     rows = sentences(steps * 16, seed=1000 + seed)
-    names = sorted(TOPICS) if label == "topic" else sorted(POLARITY)
+    names = LABELS[label]
     labels = [names.index(row[label]) for row in rows]
     if shuffle:
         random.Random(seed).shuffle(labels)
@@ -188,4 +209,9 @@ def finetune(base: Path, out: Path, label: str, seed: int, steps: int, shuffle=F
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     last = correct[-64:]
-    return {"label": label, "shuffled": shuffle, "steps": steps, "train_acc": sum(last) / len(last)}
+    return {
+        "source task": f"{label}{' (labels shuffled)' if shuffle else ''}",
+        "steps": steps,
+        "train accuracy, last 64": sum(last) / len(last),
+        "seconds": round(time.perf_counter() - started, 1),
+    }

@@ -33,9 +33,9 @@ def _content(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def digest(workdir: Path) -> dict:
+def digest(workdir: Path, results_dir: str = "results") -> dict:
     """Relative path -> sha256 of its content as compared."""
-    results = Path(workdir) / "results"
+    results = Path(workdir) / results_dir
     files = {}
     for folder in FOLDERS:
         for path in sorted((results / folder).rglob("*")):

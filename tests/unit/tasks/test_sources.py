@@ -9,7 +9,7 @@ import yaml
 
 from model_recycling.records import TEMPORARY_FAILURE
 from model_recycling.tasks.prepare import load_prepared, prepare_job
-from tests.support.common import DEV_HOLDOUT
+from tests.support.common import DEV_HOLDOUT, REPO
 
 ROWS = [f"text {i},{['pos', 'neg', 'neu'][i % 3]}" for i in range(30)]
 
@@ -110,3 +110,18 @@ def test_an_unreachable_hub_is_not_the_task_s_failure(tmp_path, monkeypatch):
         prepare_job([str(tmp_path / "tasks.yaml")], "mine", DEV_HOLDOUT, "recommended", tmp_path)
     assert exit_.value.code == TEMPORARY_FAILURE
     assert not (tmp_path / "meta.json").exists()  # nothing recorded: a later run tries again
+
+
+def test_the_protocol_s_manual_dataset_missing_stops_that_task_alone(tmp_path, monkeypatch):
+    """ISEAR has no Hub copy: without its CSV the task is recorded as failed, naming the file and
+    the registry whose entry says how to get it (the other tasks are prepared as usual)."""
+    if (REPO / "resources/data/isear/isear.csv").exists():
+        pytest.skip("this checkout holds resources/data/isear/isear.csv: ISEAR is not missing")
+    monkeypatch.chdir(REPO)  # the registry's paths are relative to the workflow folder
+    registry = ["resources/tasks/protocol.yaml"]
+    meta = prepare_job(registry, "isear", DEV_HOLDOUT, "recommended", tmp_path / "isear")
+    assert meta["status"] == "failed"
+    assert meta["reason"].startswith(
+        "task 'isear': its data file resources/data/isear/isear.csv is missing; put the file "
+        "there (the task's entry in resources/tasks/protocol.yaml says where to get it)"
+    )
