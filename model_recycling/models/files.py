@@ -111,8 +111,8 @@ def is_parameter_dtype(dtype: str) -> bool:
     boolean tensors are buffers the model computes rather than learns: the position ids and
     token type ids transformers 4.x saved with BERT-like weights (all-MiniLM-L6-v2 holds
     `embeddings.position_ids` [1, 512] as int64), absent from the same model saved today.
-    A quantized checkpoint, whose weights are integers, therefore counts only its float parts:
-    another size than its base, which it is for finetuning."""
+    A quantized checkpoint, whose weights are integers, therefore counts only its float parts
+    and is excluded as another size: it cannot be finetuned as its base is."""
     return dtype.startswith(("F", "BF"))
 
 

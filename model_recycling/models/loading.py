@@ -99,7 +99,11 @@ def checkpoint_buffers(model_dir) -> set:
     for name in weight_files(folder_sizes(model_dir))[1]:
         if name.endswith(".bin"):
             state = torch.load(Path(model_dir) / name, map_location="meta", weights_only=True)
-            buffers |= {key for key, tensor in state.items() if not tensor.is_floating_point()}
+            buffers |= {
+                key
+                for key, tensor in state.items()
+                if isinstance(tensor, torch.Tensor) and not tensor.is_floating_point()
+            }
     return buffers
 
 
@@ -133,7 +137,7 @@ def _load_strictly(auto_class, model_dir, may_be_new=lambda key: False):
     """(model, keys it got new): every other tensor comes from the checkpoint, shape included."""
     try:
         model, info = auto_class.from_pretrained(model_dir, **_weights_kwargs(model_dir))
-        # Read only when there is something to excuse: most checkpoints hold no stray tensor.
+        # Read only when some tensor was unexpected (a finetune's head, an old buffer): headers.
         buffers = checkpoint_buffers(model_dir) if info["unexpected_keys"] else set()
     except Exception as err:  # noqa: BLE001 - any failure makes the candidate unusable
         raise ModelLoadError(f"{model_dir}: weights failed to load: {err}") from err

