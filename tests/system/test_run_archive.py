@@ -89,11 +89,11 @@ def test_archive_refuses_a_dirty_tree_and_restore_a_used_folder(tmp_path):
     source = tmp_path / "source"
     (source / "results/site").mkdir(parents=True)
     (source / "results/site/manifest.json").write_text("{}")
-    (source / "config.yaml").write_text("seeds: [0]\n")
+    (source / "config.yaml").write_text("results_dir: results\nseeds: [0]\n")
     env = {**os.environ, **GIT}
     for command in (["init", "-q"], ["add", "config.yaml"], ["commit", "-qm", "run"]):
         subprocess.run(["git", *command], cwd=source, env=env, check=True)
-    (source / "config.yaml").write_text("seeds: [1]\n")
+    (source / "config.yaml").write_text("results_dir: results\nseeds: [1]\n")
     with pytest.raises(archive.DirtyTreeError, match="(?s)uncommitted changes.*config.yaml"):
         archive.write_archive(tmp_path / "a.tar.gz", source, source / "config.yaml")
     assert not (tmp_path / "a.tar.gz").exists()
@@ -105,7 +105,11 @@ def test_archive_refuses_a_dirty_tree_and_restore_a_used_folder(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         archive.restore(tmp_path / "a.tar.gz", tmp_path / "used")
     index = archive.restore(tmp_path / "a.tar.gz", tmp_path / "new")
-    assert (tmp_path / "new/archived-config/config.yaml").read_text() == "seeds: [1]\n"
-    assert (tmp_path / "new/config.yaml").read_text() == "seeds: [0]\n"  # HEAD's
+    assert (
+        tmp_path / "new/archived-config/config.yaml"
+    ).read_text() == "results_dir: results\nseeds: [1]\n"
+    assert (
+        tmp_path / "new/config.yaml"
+    ).read_text() == "results_dir: results\nseeds: [0]\n"  # HEAD's
     assert set(index["members"]) == {"config.yaml", "archived-config/config.yaml",
                                      "results/site/manifest.json"}  # fmt: skip

@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-from model_recycling.settings import fill_defaults, with_defaults
+from model_recycling.settings import default, fill_defaults, with_defaults
 from tests.support.workflow import copy_workflow, load_config, snakemake, write_config
 
 
@@ -46,7 +46,7 @@ def planned(workdir, configfile) -> list:
 
 def completed(shell: str) -> str:
     """The shell command with its --settings JSON completed from the schema: the whole config
-    (the pages), a cell's hyperparameters, the demo zoo's."""
+    (the pages), the aggregate's, a cell's hyperparameters, the demo zoo's."""
     if "--settings" not in shell:
         return shell
     words = shlex.split(shell)
@@ -54,6 +54,8 @@ def completed(shell: str) -> str:
     settings = json.loads(words[at])
     if "architectures" in settings:
         settings = fill_defaults(settings)
+    elif "targets" in settings:  # the aggregate's: it reads the default it is not told
+        settings.setdefault("baseline_min_seeds", default("baseline_min_seeds"))
     elif "finetune" in settings:
         settings["finetune"] = with_defaults(settings["finetune"], "hyperparameters")
     elif "pooling" not in settings and "device" in settings:
