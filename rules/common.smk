@@ -127,7 +127,7 @@ def tokenized_cache(wildcards, input):
 
 def task_data_inputs(task):
     """A task's local data files, as inputs (a changed file prepares the task again). A missing
-    file that no rule builds is left out: the task's preparation then fails alone, naming it.
+    file that no job builds is left out: the task's preparation then fails alone, naming it.
     """
     files = REGISTRY[task].local_data_files()
     return [f for f in files if os.path.exists(f) or f.startswith(ZOO_DIR)]
