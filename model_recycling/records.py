@@ -8,18 +8,28 @@ in one line, and the whole story goes to the job's log.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
 from datetime import UTC, datetime
 
-from model_recycling.io import atomic_write_json
+from model_recycling.io import atomic_write_json, read_json
 from model_recycling.provenance import code_version, package_versions
 
 # A job exits with this (sysexits' EX_TEMPFAIL) when it failed for a reason that is not the
 # model's, such as the Hub being unreachable: the guard never records it, so a later run tries
 # again.
 TEMPORARY_FAILURE = 75
+
+
+def read_record(path) -> tuple[dict, str]:
+    """(record, "") or ({}, why it cannot be read): a probe or cell file as a dict."""
+    try:
+        record = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return {}, f"unreadable: {type(err).__name__}: {err}"
+    return (record, "") if isinstance(record, dict) else ({}, "not a JSON object")
 
 
 def one_line(err: BaseException, limit: int = 300) -> str:

@@ -14,6 +14,9 @@ import math
 from model_recycling.io import non_finite_key
 
 METRIC_RANGES = {"accuracy": (0.0, 1.0), "spearman": (-1.0, 1.0)}
+# A probe more than this many standard errors below chance is implausible (`implausible`). A model
+# that learned nothing falls that low about once in six probes: never one the top-k would pick.
+IMPLAUSIBLE_Z = 1
 STATUSES = ("ok", "failed")
 
 # Required keys and their types, of every record and, in addition, of an "ok" one.
@@ -71,7 +74,7 @@ def _score(record, metric: str, meta: dict) -> str:
     low, high = METRIC_RANGES[metric]
     score, n_eval = record["score"], record["n_eval"]
     if not low <= score <= high:
-        return f"score {score} outside the {metric} range [{low:g}, {high:g}]"
+        return f"score {score:.6g} outside the {metric} range [{low:g}, {high:g}]"
     if n_eval != meta["sizes"]["eval"]:
         return f"n_eval {n_eval} is not the task's evaluation size {meta['sizes']['eval']}"
     if metric == "accuracy":
@@ -119,4 +122,25 @@ def validate_probe(record, probe_meta: dict, revisions: dict) -> str:
     task = record.get("task", probe_meta["task"])
     if task != probe_meta["task"]:
         return f"probed on task '{task}', not the probe task '{probe_meta['task']}'"
-    return _score(record, "accuracy", probe_meta) or _revision(record, revisions)
+    reason = _score(record, "accuracy", probe_meta) or _revision(record, revisions)
+    return reason or implausible(record["score"], record["n_eval"], probe_meta.get("num_labels"))
+
+
+def implausible(accuracy: float, n_eval: int, num_labels: int | None) -> str:
+    """Why a classification probe's accuracy cannot be a model's ('' when it can): exactly 0,
+    or below chance (1 / classes) by more than IMPLAUSIBLE_Z standard errors of an accuracy at
+    chance on n_eval examples. A model that learned nothing scores about chance; one that scores
+    far below it was scored wrong (labels shifted, a broken probe)."""
+    if not num_labels or num_labels < 2:
+        return ""
+    if accuracy == 0:
+        return f"implausible: accuracy 0 on {n_eval:,} examples of a {num_labels}-class task"
+    chance = 1 / num_labels
+    margin = IMPLAUSIBLE_Z * math.sqrt(chance * (1 - chance) / n_eval)
+    if accuracy < chance - margin:
+        return (
+            f"implausible: accuracy {accuracy:.4f} is below chance {chance:.4f} by more than "
+            f"{IMPLAUSIBLE_Z:g} standard error{'s' if IMPLAUSIBLE_Z != 1 else ''} ({margin:.4f}) "
+            f"on {n_eval:,} examples"
+        )
+    return ""

@@ -96,10 +96,14 @@ checkpoint select:
             os.path.dirname(output.selection), "probe"
         ),
         filters=lambda w, input: as_json(arch_config(w.arch).get("candidates", {})),
+        # Probes are checked as the tables check them (validation.py) before any is ranked.
+        probe_meta=lambda w, input: os.path.join(
+            plan.task_dir(config, config["probe"]["task"]), "meta.json"
+        ),
     shell:
         "python scripts/select_top_k.py --probe-dir {params.probe_dir} "
         "--candidates {input.candidates} --filters {params.filters:q} --arch {wildcards.arch} "
-        "--top-k {params.top_k} "
+        "--top-k {params.top_k} --probe-meta {params.probe_meta} "
         "--rank-by {params.rank_by} --calibration-k {params.calibration_k} "
         "--calibration-seed {params.calibration_seed} --out {output.selection} > {log} 2>&1"
 

@@ -20,11 +20,12 @@ def main() -> None:
     parser.add_argument("--rank-by", choices=PROXIES, required=True)
     parser.add_argument("--calibration-k", type=int, required=True)
     parser.add_argument("--calibration-seed", type=int, required=True)
+    parser.add_argument("--probe-meta", help="the probe task's meta.json: check every record")
     parser.add_argument("--out", required=True)
     a = parser.parse_args()
     select_job(
         a.out, a.top_k, a.rank_by, a.calibration_k, a.calibration_seed, a.probes, a.probe_dir,
-        a.candidates, a.filters, a.arch,
+        a.candidates, a.filters, a.arch, a.probe_meta,
     )  # fmt: skip
 
 

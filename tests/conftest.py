@@ -56,8 +56,15 @@ SLURM_TOOLS = {
 SLOW_FOLDERS = ("workflow", "system")
 
 
-# Exists while a test session's SLURM cluster may be running (the cluster is machine-wide).
+# Exists while a test session's SLURM cluster may be running (the cluster is machine-wide); it
+# holds that session's id, so a second session on the machine never stops the first one's cluster.
 CLUSTER_STARTED = "/run/model-recycling-test-slurm"
+SESSION_ID = "MODEL_RECYCLING_TEST_SESSION"  # set by the main process, inherited by workers
+
+
+def pytest_configure(config):
+    if not _is_xdist_worker(config):
+        os.environ[SESSION_ID] = f"{os.getpid()}"
 
 
 def pytest_collection_modifyitems(items):
@@ -87,8 +94,15 @@ def _is_xdist_worker(config) -> bool:
 
 def pytest_sessionfinish(session):
     """The cluster outlives every worker: the session that is not a worker stops it."""
-    if not _is_xdist_worker(session.config) and os.path.exists(CLUSTER_STARTED):
+    if not _is_xdist_worker(session.config) and _started_by_this_session():
         _stop_cluster()
+
+
+def _started_by_this_session() -> bool:
+    try:
+        return Path(CLUSTER_STARTED).read_text() == os.environ[SESSION_ID]
+    except OSError:
+        return False
 
 
 def _start_cluster() -> None:
@@ -109,7 +123,7 @@ def slurm_cluster_session():
     install_or_skip("SLURM", SLURM_TOOLS, skip_var="SKIP_SLURM")
     if os.geteuid() != 0:
         pytest.skip("starting a SLURM cluster needs root; run `make test` as root, or SKIP_SLURM=1")
-    Path(CLUSTER_STARTED).touch()  # whatever happens next, the session's end stops it
+    Path(CLUSTER_STARTED).write_text(os.environ[SESSION_ID])  # the session's end stops it
     _start_cluster()
 
 

@@ -10,58 +10,77 @@ from pathlib import Path
 
 from model_recycling.io import atomic_write_text
 from model_recycling.pages.escaping import link, text
+from model_recycling.pages.invalid import invalid_page_path
 from model_recycling.pages.markdown import gain_page_path, md_table
-from model_recycling.tables.outcomes import read_candidates_csv
-
-OUTCOME_TEXT = {"probed": "not selected"}
+from model_recycling.tables.outcomes import (
+    CELLS_FAILED,
+    CELLS_INVALID,
+    EXCLUDED,
+    MEANING,
+    OUTCOMES,
+    PROBE_FAILED,
+    PROBE_INVALID,
+    RANKED,
+    TESTED,
+    outcome_counts,
+    read_candidates_csv,
+)
 
 
 def _model_cell(arch: str, row: dict):
     """A fully tested model links to its gain page."""
-    if row["outcome"] == "tested":
+    if row["outcome"] == TESTED:
         return link(row["model_id"], gain_page_path(arch, row["model_id"]))
     return row["model_id"]
 
 
+def _legend() -> str:
+    meanings = "; ".join(f"`{outcome}`: {MEANING[outcome]}" for outcome in RANKED)
+    return (
+        f"Linear-probe score x100, best first. {meanings}. A calibration sample is finetuned "
+        "although the probe did not pick it, to measure how well the probe picks.\n\n"
+    )
+
+
+def _ranked_table(arch: str, ranked: list) -> str:
+    rows = [
+        [
+            r["probe_rank"], _model_cell(arch, r), f"{float(r['probe_score']):.2f}",
+            r["outcome"] + (" (calibration sample)" if r["sample"] else ""),
+        ]
+        for r in ranked
+    ]  # fmt: skip
+    return md_table(["#", "model", "linear probe x100", "outcome"], rows, "rlrl")
+
+
 def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> str:
-    ranked = [r for r in rows if r["probe_score"] != ""]  # probed ok (unranked: no rank_by value)
-    failed = [r for r in rows if r["outcome"] == "failed"]
-    excluded = [r for r in rows if r["outcome"] == "excluded"]
+    ranked = [r for r in rows if r["probe_score"] != ""]  # validly probed (a proxy may be missing)
+    counts = outcome_counts(rows)
+    summary = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o])
     parts = [
         front_matter,
         f"# {text(arch)}: every candidate, ranked by the probe\n\n",
-        f"Base model: {text(base_id)}. {len(rows)} candidates: {len(ranked)} ranked by the probe, "
-        f"{len(failed)} failed, {len(excluded)} excluded at listing. Download: "
+        f"Base model: {text(base_id)}. {len(rows)} candidates: {len(ranked)} ranked by the probe"
+        f"{' (' + summary + ')' if summary else ''}. Download: "
         f"[candidates.csv](data/{arch}/candidates.csv).\n\n",
         "## Ranked by the probe\n\n",
-        "Linear-probe score x100, best first. `tested`: fully finetuned (linked to its page); "
-        "`selected`: chosen for finetuning, cells not complete yet; `not selected`: ranked "
-        "only; `failed`: a finetuning cell failed (reason below). A calibration "
-        "sample is finetuned although the probe did not pick it, to measure how well the probe "
-        "picks.\n\n",
-        md_table(
-            ["#", "model", "linear probe x100", "outcome"],
-            [
-                [
-                    r["probe_rank"],
-                    _model_cell(arch, r),
-                    f"{float(r['probe_score']):.2f}",
-                    OUTCOME_TEXT.get(r["outcome"], r["outcome"])
-                    + (" (calibration sample)" if r["sample"] else ""),
-                ]
-                for r in ranked
-            ],
-            "rlrl",
-        ),
+        _legend(),
+        _ranked_table(arch, ranked),
     ]
-    for title, group in (("Failed", failed), ("Excluded at listing", excluded)):
+    groups = (
+        ("Cells failed or invalid", (CELLS_FAILED, CELLS_INVALID)),
+        ("Probe failed", (PROBE_FAILED,)),
+        ("Probe invalid", (PROBE_INVALID,)),
+        ("Excluded at listing", (EXCLUDED,)),
+    )
+    for title, outcomes in groups:
+        group = [r for r in rows if r["outcome"] in outcomes]
         parts.append(f"\n## {title}\n\n")
-        if not group:
-            parts.append("None.\n")
-            continue
-        parts.append(
-            md_table(["model", "reason"], [[r["model_id"], r["reason"]] for r in group], "ll")
-        )
+        table = md_table(["model", "reason"], [[r["model_id"], r["reason"]] for r in group], "ll")
+        parts.append(table if group else "None.\n")
+        if group and set(outcomes) & {CELLS_INVALID, PROBE_INVALID}:
+            refused = link("invalid records", invalid_page_path(arch))
+            parts.append(f"\nEvery refused record, per model: {refused}.\n")
     return "".join(parts)
 
 

@@ -19,6 +19,7 @@ from model_recycling.naming import safe_name
 from model_recycling.pages.escaping import code, link, text
 from model_recycling.pages.markdown import fmt, md_table
 from model_recycling.pages.rankings import rank_numbers
+from model_recycling.tables.aggregate import read_cells_csv
 from model_recycling.tables.coverage import read_coverage
 
 MARKER = "## Model Recycling"  # the heading a card that has the section already shows
@@ -78,7 +79,7 @@ def write_model_cards(out_dir, archs: dict, settings: dict) -> list:
         tasks, _ = read_coverage(tables, settings["targets"])
         ranking = pd.read_csv(tables / "ranking.csv")
         baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
-        cells = pd.read_csv(tables / "cells.csv")
+        cells = read_cells_csv(tables / "cells.csv")
         # tied averages share a rank, as on the ranking pages
         for rank, (_, row) in zip(rank_numbers(ranking), ranking.iterrows(), strict=True):
             date = results_date(cells, row.model_id, tasks, settings["seeds"])

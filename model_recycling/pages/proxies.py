@@ -20,9 +20,8 @@ from model_recycling.tables.proxy_quality import (
     KS,
     MIN_MODELS,
     STATIC_PROXY,
-    best_proxy,
+    proxy_verdict,
     quality_table,
-    verdict,
 )
 
 N_RESAMPLES, BOOTSTRAP_SEED = 2000, 0
@@ -127,6 +126,7 @@ def proxy_quality_page(out: Path, arch: str, proxies: pd.DataFrame, rank_by: str
     tested = proxies[proxies.tested == "yes"]
     names = [p for p in (*PROXIES, STATIC_PROXY) if proxies[p].notna().any()]
     figures = quality_table(tested, names, N_RESAMPLES, BOOTSTRAP_SEED)
+    judged = proxy_verdict(tested, figures, MIN_MODELS, N_RESAMPLES, BOOTSTRAP_SEED)
     charts = []
     for proxy, n in zip(figures.proxy, figures.n, strict=True):
         chart = Path("proxy_quality") / arch / f"{proxy}.svg"
@@ -136,7 +136,7 @@ def proxy_quality_page(out: Path, arch: str, proxies: pd.DataFrame, rank_by: str
     page = (
         arch_page_front_matter(arch, f"{arch} proxy quality", 3)
         + f"# {text(arch)}: how well the proxies ranked\n\n"
-        + text(verdict(figures, MIN_MODELS))
+        + text(judged["line"])
         + "\n\n"
         + _bias_note(tested)
         + f"Ranked by `{text(rank_by)}`: {int((proxies.selected == 'yes').sum())} selected of "
@@ -152,21 +152,20 @@ def proxy_quality_page(out: Path, arch: str, proxies: pd.DataFrame, rank_by: str
         f"[proxies.csv](data/{arch}/proxies.csv).\n"
     )
     atomic_write_text(out / proxy_page_path(arch), page)
-    return figures
+    return figures, judged
 
 
-def proxy_summary_row(arch: str, proxies: pd.DataFrame, figures: pd.DataFrame, rank_by: str):
-    """One home-page row: the ranking proxy's Spearman, the best proxy, selection-only or not."""
+def proxy_summary_row(arch, proxies: pd.DataFrame, figures, judged: dict, rank_by: str) -> list:
+    """One home-page row: the ranking proxy's Spearman, the verdict, selection-only or not."""
     mine = figures[figures.proxy == rank_by]
     spearman = f"{_figure(mine.spearman.iloc[0])} (n={int(mine.n.iloc[0])})" if len(mine) else ""
-    best = best_proxy(figures, MIN_MODELS)
     tested = proxies[proxies.tested == "yes"]
     calibrated = "yes" if (tested.calibration == "yes").any() else "no (biased by selection)"
     return [
         link(arch, proxy_page_path(arch)),
         rank_by,
         spearman,
-        best["proxy"] if best else f"too few models (< {MIN_MODELS})",
+        judged["short"],
         calibrated,
     ]
 
@@ -237,9 +236,9 @@ def render_judgement_pages(out, arch, info, ranking, baseline, settings, order) 
     tables = Path(info["tables_dir"])
     proxies = pd.read_csv(tables / "proxies.csv", keep_default_na=False, na_values=[""])
     rank_by = settings["probe"]["rank_by"]
-    figures = proxy_quality_page(out, arch, proxies, rank_by, order)
+    figures, judged = proxy_quality_page(out, arch, proxies, rank_by, order)
     per_task_page(
         out, arch, info["base_id"], ranking, baseline, info["tasks"], settings["seeds"], order,
         coverage_note(arch, info),
     )  # fmt: skip
-    return proxy_summary_row(arch, proxies, figures, rank_by)
+    return proxy_summary_row(arch, proxies, figures, judged, rank_by)

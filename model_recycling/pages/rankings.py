@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from model_recycling.pages.escaping import code, link, text
+from model_recycling.pages.escaping import link, text
+from model_recycling.pages.invalid import invalid_line
 from model_recycling.pages.markdown import (
     arch_page_front_matter,
     fmt,
@@ -103,7 +104,7 @@ def top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n
         f"task: {link(f'{arch} per task', f'{arch}_per_task.md')}.\n\n"
         f"Download: [ranking](data/{arch}/ranking.csv), [gains](data/{arch}/gains.csv), "
         f"[every cell](data/{arch}/cells.csv), [probe scores](data/{arch}/probes.csv), "
-        f"[invalid records](data/{arch}/invalid.csv).\n" + invalid_section(invalid)
+        f"[invalid records](data/{arch}/invalid.csv).\n" + invalid_line(arch, invalid)
     )
 
 
@@ -118,19 +119,6 @@ def full_ranking_page(arch, info, ranking, baseline, tasks) -> str:
         + ranking_table(arch, info["base_id"], ranking, baseline, tasks)
         + f"\nDownload: [ranking.csv](data/{arch}/ranking.csv). Back to the "
         f"{link(f'top of {arch}', f'{arch}_table.md')}.\n"
-    )
-
-
-def invalid_section(invalid: pd.DataFrame) -> str:
-    """Records that failed validation (model_recycling/validation.py): shown, never ranked."""
-    if not len(invalid):
-        return ""
-    rows = [[r.kind, code(r.path), r.model_id, r.reason] for r in invalid.itertuples()]
-    return (
-        "\n## Invalid records\n\n"
-        "These result files failed validation (schema, score range, counts, evaluation size, "
-        "task data or model revision) and count nowhere on these pages.\n\n"
-        + md_table(["kind", "file", "model", "reason"], rows, ["l", "l", "l", "l"])
     )
 
 

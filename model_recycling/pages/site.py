@@ -16,6 +16,7 @@ from model_recycling.pages.charts import gain_chart_svg
 from model_recycling.pages.demo import render_demo_page
 from model_recycling.pages.escaping import code, link, text
 from model_recycling.pages.faq import faq_page
+from model_recycling.pages.invalid import invalid_page, invalid_page_path
 from model_recycling.pages.markdown import (
     arch_page_front_matter,
     fmt,
@@ -33,6 +34,7 @@ from model_recycling.pages.rankings import (
     top_ranking_page,
 )
 from model_recycling.provenance import code_version, package_versions
+from model_recycling.tables.aggregate import read_cells_csv
 from model_recycling.tables.coverage import read_coverage
 
 # GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
@@ -105,6 +107,9 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
             full_ranking_page(arch, info, ranking, baseline, tasks),
         )
         _baseline_page(out, arch, info, baseline, tasks)
+        atomic_write_text(
+            out / invalid_page_path(arch), invalid_page(arch, info["base_id"], invalid)
+        )
         render_candidates(
             out, arch, info["base_id"], tables,
             arch_page_front_matter(arch, f"{arch} all probed models", 2),
@@ -154,7 +159,7 @@ def run_manifest(archs: dict, settings: dict) -> dict:
     """What made this run, in one file: code, config, packages, model revisions, task data."""
     models = {}
     for arch, info in sorted(archs.items()):
-        cells = pd.read_csv(Path(info["tables_dir"]) / "cells.csv")
+        cells = read_cells_csv(Path(info["tables_dir"]) / "cells.csv")
         cells = cells[cells.invalid.isna()]  # an invalid record's revision made nothing here
         pairs = cells[["model_id", "model_revision"]].drop_duplicates().itertuples(index=False)
         models[arch] = {model_id: revision for model_id, revision in pairs}
@@ -209,14 +214,16 @@ def _coverage_notes(summaries: list) -> str:
 
 
 def _rankings_page(out: Path, archs: dict) -> None:
-    lines = [front_matter("Rankings", 1, extra="has_children: true\n"), "# Rankings\n\n"]
+    lines = [
+        front_matter("Rankings", 1, extra="has_children: true\n"),
+        "# Rankings\n\nWhere every listed candidate ended, in the words of the all-probed pages "
+        '(see the README, "What you can trust").\n\n',
+    ]
     for arch, info in sorted(archs.items()):
         counts = info["counts"]
         lines.append(
             f"- {link(arch, f'{arch}_table.md')} (base: {text(info['base_id'])}): "
-            f"{counts['listed']} candidates listed, {counts['excluded']} excluded, "
-            f"{counts['probed']} ranked by the probe, {counts['probe_failed']} failed, "
-            f"{counts['tested']} fully tested{_invalid_note(counts)} "
+            f"{counts['listed']} listed: {_outcome_counts(counts)}.{_invalid_note(arch, counts)} "
             f"({link('full ranking', f'{arch}_full_ranking.md')}, "
             f"{link('all probed models', f'{arch}_candidates.md')}, "
             f"{link('proxy quality', f'{arch}_proxy_quality.md')}, "
@@ -225,9 +232,25 @@ def _rankings_page(out: Path, archs: dict) -> None:
     atomic_write_text(out / "Rankings.md", "".join(lines))
 
 
-def _invalid_note(counts: dict) -> str:
-    n = counts.get("invalid", 0)
-    return f", {n} invalid record{'s' if n != 1 else ''}" if n else ""
+def _outcome_counts(counts: dict) -> str:
+    """'5 tested, 100 not selected, ...': every outcome that happened, in OUTCOMES order."""
+    if "outcomes" not in counts:  # counts.json written before the outcome vocabulary
+        return (
+            f"{counts['excluded']} excluded at listing, {counts['probed']} ranked by the probe, "
+            f"{counts['probe_failed']} probe failed, {counts['tested']} tested"
+        )
+    return ", ".join(f"{n} {outcome}" for outcome, n in counts["outcomes"].items() if n)
+
+
+def _invalid_note(arch: str, counts: dict) -> str:
+    records, models = counts.get("invalid", 0), counts.get("invalid_models")
+    if not records:
+        return ""
+    whose = f" of {models} model{'s' if models != 1 else ''}" if models is not None else ""
+    return (
+        f" {records} invalid record{'s' if records != 1 else ''}{whose}: "
+        f"{link('invalid records', invalid_page_path(arch))}."
+    )
 
 
 def _baseline_page(out, arch, info, baseline, tasks) -> None:

@@ -11,8 +11,13 @@ from pathlib import Path
 
 from model_recycling.io import atomic_write_text, read_json
 from model_recycling.listing.candidates import read_candidates, usable_candidates
-from model_recycling.naming import safe_name
+from model_recycling.naming import model_id_from_safe_name, safe_name
 from model_recycling.probing.proxies import PROXIES, proxy_value
+from model_recycling.records import read_record
+from model_recycling.validation import validate_probe
+
+# A probe record the checks refused (validation.py): kept with its reason, never ranked.
+INVALID = "invalid"
 
 COLUMNS = [
     "rank",
@@ -83,12 +88,13 @@ def _no_value_reason(probe: dict, rank_by: str) -> str:
 
 def _row(probe: dict, rank, selected: bool, calibration: bool) -> dict:
     proxies = {name: proxy_value(probe, name) for name in PROXIES[1:]}
+    refused = probe["status"] == INVALID  # its score is no measurement
     return {
         "rank": rank,
         "model_id": probe["model_id"],
         "safe_name": safe_name(probe["model_id"]),
-        "revision": probe["model_revision"],
-        "probe_score": "" if probe.get("score") is None else probe["score"],
+        "revision": probe.get("model_revision", ""),
+        "probe_score": "" if probe.get("score") is None or refused else probe["score"],
         **{name: "" if value is None else value for name, value in proxies.items()},
         "status": probe["status"],
         "reason": probe.get("reason", ""),
@@ -116,6 +122,22 @@ def finetuned(row: dict) -> bool:
     return row["selected"] == "yes" or row.get("calibration") == "yes"
 
 
+def checked_probe(path) -> dict:
+    """A probe file's record; one that cannot be read is an invalid record of its model."""
+    record, reason = read_record(path)
+    if reason:
+        model_id = model_id_from_safe_name(Path(path).stem)
+        return {"model_id": model_id, "model_revision": "", "status": INVALID, "reason": reason}
+    return record
+
+
+def _validated(record: dict, probe_meta: dict, revisions: dict) -> dict:
+    if record.get("status") == INVALID:
+        return record
+    reason = validate_probe(record, probe_meta, revisions)
+    return {**record, "status": INVALID, "reason": reason} if reason else record
+
+
 def usable_probe_paths(probe_dir, candidates_tsv, filters: dict, arch: str) -> list:
     """The probe files of the architecture's usable candidates (the listing after the config's
     candidates.only / exclude filters)."""
@@ -126,14 +148,21 @@ def usable_probe_paths(probe_dir, candidates_tsv, filters: dict, arch: str) -> l
 
 def select_job(
     out, top_k: int, rank_by: str, calibration_k: int, seed: int, probes=(), probe_dir=None,
-    candidates_tsv=None, filters=None, arch="",
+    candidates_tsv=None, filters=None, arch="", probe_meta=None,
 ) -> list:  # fmt: skip
     """The select rule: rank the probes (the files `probes`, or with `probe_dir` those of the
     listing's usable candidates), pick the top-k and the calibration sample, write selected.tsv
-    and print it."""
+    and print it. With probe_meta (the probe task's meta.json) every record is first checked as
+    the tables check it (validation.py): one that fails is kept unranked as "invalid", with its
+    reason, and is never selected."""
     if probe_dir:
         probes = usable_probe_paths(probe_dir, candidates_tsv, filters or {}, arch)
-    rows = select_top_k([read_json(p) for p in probes], top_k, rank_by, calibration_k, seed)
+    records = [checked_probe(path) for path in probes]
+    if probe_meta:
+        revisions = {c.model_id: c.revision for c in read_candidates(candidates_tsv)}
+        meta = read_json(probe_meta)
+        records = [_validated(record, meta, revisions) for record in records]
+    rows = select_top_k(records, top_k, rank_by, calibration_k, seed)
     write_selection(out, rows)
     print(f"ranked by {rank_by}; columns: {' '.join(COLUMNS)}")
     for row in rows:

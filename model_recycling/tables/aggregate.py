@@ -21,9 +21,17 @@ from model_recycling.listing.candidates import read_candidates
 from model_recycling.listing.local import content_revision
 from model_recycling.naming import model_id_from_safe_name
 from model_recycling.probing.selection import read_selection
+from model_recycling.records import read_record
 from model_recycling.settings import default
 from model_recycling.tables.coverage import counted_tasks, task_coverage
-from model_recycling.tables.outcomes import candidate_outcomes, write_candidates_csv
+from model_recycling.tables.outcomes import (
+    PROBE_FAILED,
+    PROBE_INVALID,
+    RANKED,
+    candidate_outcomes,
+    outcome_counts,
+    write_candidates_csv,
+)
 from model_recycling.tables.proxy_quality import proxies_table
 from model_recycling.validation import validate_cell, validate_probe
 
@@ -39,13 +47,10 @@ PROBE_COLUMNS = [
 INVALID_COLUMNS = ["kind", "path", "model_id", "reason"]
 
 
-def _read_record(path: Path) -> tuple[dict, str]:
-    """(record, "") or ({}, why it cannot be read)."""
-    try:
-        record = read_json(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return {}, f"unreadable: {type(err).__name__}: {err}"
-    return (record, "") if isinstance(record, dict) else ({}, "not a JSON object")
+def read_cells_csv(path) -> pd.DataFrame:
+    """cells.csv as written, each column's type read from the whole file: with tens of thousands
+    of rows, pandas otherwise types a column of mostly empty reasons chunk by chunk."""
+    return pd.read_csv(path, low_memory=False)
 
 
 def _misplaced(path: Path, cell: dict) -> str:
@@ -62,7 +67,7 @@ def load_cells(cells_root, task_metas: dict, revisions: dict) -> pd.DataFrame:
     cells of current target tasks are validated ("invalid": the reason, "" when valid)."""
     rows = []
     for path in sorted(Path(cells_root).glob("*/*/seed*.json")):
-        cell, reason = _read_record(path)
+        cell, reason = read_record(path)
         if not reason and path.parent.name in task_metas:
             reason = validate_cell(cell, task_metas, revisions)
         reason = reason or _misplaced(path, cell)
@@ -77,7 +82,7 @@ def load_cells(cells_root, task_metas: dict, revisions: dict) -> pd.DataFrame:
 def load_probes(probe_dir, probe_meta: dict, revisions: dict) -> pd.DataFrame:
     rows = []
     for path in sorted(Path(probe_dir).glob("*.json")):
-        record, reason = _read_record(path)
+        record, reason = read_record(path)
         if not reason and record.get("model_id") != model_id_from_safe_name(path.stem):
             reason = "file name does not match its model_id"
         reason = reason or validate_probe(record, probe_meta, revisions)
@@ -203,7 +208,9 @@ def aggregate_architecture(
     invalid.to_csv(out_dir / "invalid.csv", index=False)
     current = cells[cells.task.isin(tasks) & cells.seed.isin(seeds)]
     tested_ids = set(ranking.model_id)
-    outcomes = candidate_outcomes(*listing, current, tested_ids) if listing else []
+    refused = dict(zip(probe_rows.model_id, probe_rows.invalid, strict=True))
+    refused = {model: reason for model, reason in refused.items() if reason}
+    outcomes = candidate_outcomes(*listing, current, tested_ids, refused) if listing else []
     write_candidates_csv(out_dir / "candidates.csv", outcomes)
     # the valid records again, for every proxy's score (probes.csv keeps the linear probe's)
     records = {row.model_id: read_json(row.path) for row in valid_probes.itertuples()}
@@ -212,6 +219,7 @@ def aggregate_architecture(
     return {
         "baseline": baseline, "ranking": ranking, "gains": gains, "cells": cells,
         "probes": probe_rows, "invalid": invalid, "proxies": proxies, "tasks": coverage,
+        "outcomes": outcomes,
     }  # fmt: skip
 
 
@@ -240,14 +248,18 @@ def aggregate_job(
         baseline_min_seeds=settings.get("baseline_min_seeds", default("baseline_min_seeds")),
     )  # fmt: skip
     selection = read_selection(selection_tsv)
+    outcomes = outcome_counts(tables["outcomes"])
     counts = {
         "listed": len(candidates),
         "excluded": sum(c.status != "ok" for c in candidates),
-        "probed": sum(r["status"] == "ok" for r in selection),
-        "probe_failed": sum(r["status"] != "ok" for r in selection),
+        "probed": sum(outcomes[o] for o in RANKED),  # ranked by a valid probe
+        "probe_failed": outcomes[PROBE_FAILED],
+        "probe_invalid": outcomes[PROBE_INVALID],
         "selected": sum(r["selected"] == "yes" for r in selection),
         "tested": len(tables["ranking"]),
         "invalid": len(tables["invalid"]),
+        "invalid_models": tables["invalid"].model_id.nunique(),
+        "outcomes": outcomes,
     }
     atomic_write_json(Path(out_dir) / "counts.json", counts)
     print(json.dumps(counts))

@@ -18,38 +18,79 @@ CSV_COLUMNS = [
     "model_id", "revision", "outcome", "sample", "probe_rank", "probe_score", "reason",
 ]  # fmt: skip
 
+# Where a listed candidate ended: the one vocabulary of every page and of candidates.csv.
+TESTED = "tested"  # a valid ok cell on every task and seed that counts
+SELECTED = "selected, cells pending"  # picked for finetuning, its cells not all there yet
+NOT_SELECTED = "not selected"  # ranked by the probe, not picked
+CELLS_FAILED = "cells failed"  # a finetuning cell failed (its reason recorded)
+CELLS_INVALID = "cells invalid"  # a cell record was refused (validation.py)
+PROBE_FAILED = "probe failed"
+PROBE_INVALID = "probe invalid"  # the probe record was refused, or is implausible
+EXCLUDED = "excluded at listing"
+RANKED = (TESTED, SELECTED, NOT_SELECTED, CELLS_FAILED, CELLS_INVALID)  # by the probe
+OUTCOMES = (*RANKED, PROBE_FAILED, PROBE_INVALID, EXCLUDED)
+MEANING = {
+    TESTED: "fully finetuned, every cell valid (linked to its page)",
+    SELECTED: "chosen for finetuning, cells not complete yet",
+    NOT_SELECTED: "ranked by the probe, not chosen",
+    CELLS_FAILED: "a finetuning cell failed",
+    CELLS_INVALID: "a cell record was refused by the checks",
+    PROBE_FAILED: "the probe failed",
+    PROBE_INVALID: "the probe record was refused by the checks (or is implausible)",
+    EXCLUDED: "excluded at listing",
+}
 
-def candidate_outcomes(candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set) -> list:
-    """One row per listed model, in page order: probe ranking first, then failures, then
-    exclusions. `outcome` is one of tested, selected, probed, failed, excluded; `sample` says
-    "calibration" for a model finetuned as part of the calibration sample (not picked by the
-    probe)."""
+
+def _probe_outcome(probe: dict | None, refused: str) -> tuple[str, str]:
+    """(outcome, reason) when the probe decides where a candidate ended; ("", "") when not."""
+    if probe is None:
+        return "", ""
+    if probe["status"] == "failed":
+        return PROBE_FAILED, probe["reason"]
+    if probe["status"] != "ok" or refused:
+        return PROBE_INVALID, refused or probe["reason"]
+    return "", ""
+
+
+def _cells_outcome(model_id: str, cells: pd.DataFrame, tested: set, probe: dict) -> tuple:
+    """(outcome, reasons) of a validly probed candidate, from its cells of the current tasks."""
+    mine = cells[cells.model_id == model_id].sort_values(["task", "seed"])
+    failed = [f"{c.task} seed {c.seed}: {c.reason}" for c in mine.itertuples()
+              if c.status != "ok" and not c.invalid]  # fmt: skip
+    refused = [f"{c.task} seed {c.seed}: {c.invalid}" for c in mine.itertuples() if c.invalid]
+    if failed:
+        return CELLS_FAILED, failed + refused
+    if refused:
+        return CELLS_INVALID, refused
+    if model_id in tested:
+        return TESTED, []
+    return (SELECTED if finetuned(probe) else NOT_SELECTED), []
+
+
+def candidate_outcomes(
+    candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set, refused_probes=None
+) -> list:
+    """One row per listed model, in page order: probe ranking first, then the probes that failed
+    or were refused, then exclusions. `outcome` is one of OUTCOMES; `sample` says "calibration"
+    for a model finetuned as part of the calibration sample (not picked by the probe). cells:
+    the current tasks and seeds ("invalid": the reason a record was refused, "" when valid);
+    refused_probes: model id -> why its probe record was refused (the tables' own check)."""
     selection = {row["model_id"]: row for row in read_selection(selection_tsv)}
-    # cells: the current tasks and seeds; "invalid" holds the validation reason ("" when valid)
-    failed_cells = cells[(cells.status != "ok") | (cells.invalid != "")]
-    failed_cells = failed_cells.sort_values(["task", "seed"])
+    refused_probes = refused_probes or {}
     rows = []
     for candidate in read_candidates(candidates_tsv):
         row = {"model_id": candidate.model_id, "revision": candidate.revision}
         probe = selection.get(candidate.model_id)
+        outcome, reason = _probe_outcome(probe, refused_probes.get(candidate.model_id, ""))
         if candidate.status != "ok":
-            row.update(outcome="excluded", reason=candidate.reason)
+            row.update(outcome=EXCLUDED, reason=candidate.reason)
         elif probe is None:
             continue  # filtered out by the config (candidates.only / exclude): not a result
-        elif probe["status"] != "ok":
-            row.update(outcome="failed", reason=f"probe: {probe['reason']}")
+        elif outcome:
+            also = "; its cells are all valid: it ranks" if candidate.model_id in tested else ""
+            row.update(outcome=outcome, reason=reason + also)
         else:
-            mine = failed_cells[failed_cells.model_id == candidate.model_id]
-            reasons = [
-                f"{c.task} seed {c.seed}: "
-                + (f"invalid record: {c.invalid}" if c.invalid else c.reason)
-                for c in mine.itertuples()
-            ]
-            outcome = "tested" if candidate.model_id in tested else "probed"
-            if reasons:
-                outcome = "failed"
-            elif finetuned(probe) and outcome == "probed":
-                outcome = "selected"  # its cells are not complete yet
+            outcome, reasons = _cells_outcome(candidate.model_id, cells, tested, probe)
             row.update(
                 outcome=outcome,
                 sample="calibration" if probe.get("calibration") == "yes" else "",
@@ -59,15 +100,23 @@ def candidate_outcomes(candidates_tsv, selection_tsv, cells: pd.DataFrame, teste
                 reason="; ".join(reasons or ([] if probe["rank"] else [probe["reason"]])),
             )
         rows.append({column: row.get(column, "") for column in CSV_COLUMNS})
-    order = {"excluded": 2}
-    return sorted(
-        rows,
-        key=lambda r: (
-            order.get(r["outcome"], 1 if r["probe_rank"] == "" else 0),
-            r["probe_rank"] if r["probe_rank"] != "" else 0,
-            r["model_id"],
-        ),
-    )
+    return sorted(rows, key=_page_order)
+
+
+def _page_order(row: dict) -> tuple:
+    """Ranked first (by rank; unranked after), then probe failures and refusals, exclusions."""
+    if row["outcome"] == EXCLUDED:
+        group = 3
+    elif row["outcome"] in (PROBE_FAILED, PROBE_INVALID):
+        group = 2
+    else:
+        group = 1 if row["probe_rank"] == "" else 0
+    return group, row["probe_rank"] if row["probe_rank"] != "" else 0, row["model_id"]
+
+
+def outcome_counts(rows: list) -> dict:
+    """How many listed candidates ended each way (every outcome named, zero included)."""
+    return {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
 
 
 def write_candidates_csv(path, rows: list) -> None:
@@ -78,6 +127,15 @@ def write_candidates_csv(path, rows: list) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+# candidates.csv written before the vocabulary above: its words, read as today's.
+_EARLIER_WORDS = {"probed": NOT_SELECTED, "selected": SELECTED, "excluded": EXCLUDED}
+
+
 def read_candidates_csv(path) -> list:
     with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["outcome"] == "failed":  # then one word for a failed probe and failed cells
+            row["outcome"] = PROBE_FAILED if row["reason"].startswith("probe:") else CELLS_FAILED
+        row["outcome"] = _EARLIER_WORDS.get(row["outcome"], row["outcome"])
+    return rows

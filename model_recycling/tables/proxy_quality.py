@@ -51,15 +51,20 @@ def bootstrap_interval(x, y, statistic, n_resamples=2000, seed=0, level=0.95) ->
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) < 3:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(x), size=(n_resamples, len(x)))
+    picks = _picks(len(x), n_resamples, seed)
     if statistic in _RESAMPLED:  # the same values, computed for all resamples at once
-        values = np.concatenate([
-            _RESAMPLED[statistic](x, y, _counts(chunk, len(x)))
-            for chunk in np.array_split(picks, max(1, n_resamples * len(x) // 250_000))
-        ])  # fmt: skip
+        values = _over_resamples(picks, lambda counts: _RESAMPLED[statistic](x, y, counts))
     else:
         values = np.array([statistic(x[p], y[p]) for p in picks])
+    return _percentile_interval(values, level)
+
+
+def _picks(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """Seeded resamples of n models: [resamples, n] indices."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> tuple:
     values = values[~np.isnan(values)]
     if not len(values):
         return math.nan, math.nan
@@ -74,6 +79,13 @@ def _counts(picks: np.ndarray, n: int) -> np.ndarray:
     """How often each model is drawn in each resample: [resamples, n]."""
     flat = (picks + n * np.arange(len(picks))[:, None]).ravel()
     return np.bincount(flat, minlength=len(picks) * n).reshape(len(picks), n).astype(float)
+
+
+def _over_resamples(picks: np.ndarray, compute) -> np.ndarray:
+    """compute(counts) over all resamples, in chunks that keep the count matrices small."""
+    n = picks.shape[1]
+    chunks = np.array_split(picks, max(1, picks.size // 250_000))
+    return np.concatenate([compute(_counts(chunk, n)) for chunk in chunks])
 
 
 def _groups(values: np.ndarray, counts: np.ndarray) -> tuple:
@@ -174,30 +186,77 @@ def quality_table(frame: pd.DataFrame, proxies: list, n_resamples=2000, seed=0) 
     return pd.DataFrame(rows, columns=columns)
 
 
-def best_proxy(table: pd.DataFrame, min_models: int = MIN_MODELS) -> dict | None:
-    """The row with the highest Spearman among proxies measured on at least min_models models;
-    None when no proxy is."""
+def _usable(table: pd.DataFrame, min_models: int) -> pd.DataFrame:
+    """Proxies measured on at least min_models models, best Spearman first (ties by name)."""
     usable = table[(table.n >= min_models) & table.spearman.notna()]
+    return usable.sort_values(["spearman", "proxy"], ascending=[False, True])
+
+
+def spearman_difference(frame, a: str, b: str, n_resamples=2000, seed=0, level=0.95) -> dict:
+    """Spearman of proxy a minus that of proxy b, on the models both scored, with a paired
+    percentile bootstrap interval: each resample draws models once and computes both
+    correlations on the same draw, so what the two proxies share cancels out."""
+    rows = frame[frame[a].notna() & frame[b].notna() & frame.avg.notna()]
+    xa, xb, y = (rows[c].to_numpy(float) for c in (a, b, "avg"))
+    difference = {"n": len(rows), "difference": spearman(xa, y) - spearman(xb, y)}
+    if len(rows) < 3:
+        return {**difference, "low": math.nan, "high": math.nan}
+    values = _over_resamples(
+        _picks(len(rows), n_resamples, seed),
+        lambda counts: _spearman_resampled(xa, y, counts) - _spearman_resampled(xb, y, counts),
+    )
+    low, high = _percentile_interval(values, level)
+    return {**difference, "low": low, "high": high}
+
+
+def proxy_verdict(frame, table, min_models=MIN_MODELS, n_resamples=2000, seed=0) -> dict:
+    """Which proxy ranked best, claimed only when the data can tell: at least two proxies
+    measured on min_models models each, and a paired bootstrap of the best one's Spearman minus
+    the runner-up's that excludes zero. Returns {"best": name or None, "line": the page's
+    sentence, "short": the home table's cell}. frame: the tested models' rows (proxies.csv)."""
+    usable = _usable(table, min_models)
     if not len(usable):
-        return None
-    return usable.sort_values(["spearman", "proxy"], ascending=[False, True]).iloc[0].to_dict()
-
-
-def verdict(table: pd.DataFrame, min_models: int = MIN_MODELS) -> str:
-    """One line naming the proxy that ranked best, or saying there are too few models."""
-    best = best_proxy(table, min_models)
-    if best is None:
         most = int(table.n.max()) if len(table) else 0
-        return (
+        line = (
             f"Too few fully tested models to tell which proxy ranks best ({most} < {min_models})."
         )
-    interval = ""
-    if best["spearman_low"] is not None and not pd.isna(best["spearman_low"]):
-        interval = f", 95% interval {best['spearman_low']:.2f} to {best['spearman_high']:.2f}"
-    return (
-        f"Best-ranking proxy: {best['proxy']} (Spearman {best['spearman']:.2f}{interval}, "
-        f"on {int(best['n'])} models)."
+        return {"best": None, "line": line, "short": f"too few models (< {min_models})"}
+    first = usable.iloc[0]
+    figure = f"Spearman {first.spearman:.2f}{_interval_text(first)}, on {int(first.n)} models"
+    if len(usable) == 1:
+        line = f"Only one proxy was measured: {first.proxy} ({figure}); nothing to compare it with."
+        return {"best": None, "line": line, "short": f"only {first.proxy} measured"}
+    gaps = {
+        other: spearman_difference(frame, first.proxy, other, n_resamples, seed)
+        for other in usable.proxy.iloc[1:]
+    }
+    # nan (too few models scored by both) cannot tell two proxies apart either
+    tied = [first.proxy, *(other for other, gap in gaps.items() if not gap["low"] > 0)]
+    shown = tied[1] if len(tied) > 1 else usable.proxy.iloc[1]  # the closest that counts
+    gap = gaps[shown]
+    gap_text = (
+        f"{first.proxy} minus {shown}: {gap['difference']:.2f}, paired 95% interval "
+        f"{_figure_text(gap['low'])} to {_figure_text(gap['high'])} on {gap['n']} models"
     )
+    if len(tied) == 1:
+        line = f"Best-ranking proxy: {first.proxy} ({figure}; {gap_text})."
+        return {"best": first.proxy, "line": line, "short": first.proxy}
+    line = (
+        f"No proxy ranks clearly best: {first.proxy} ranks highest ({figure}), but "
+        f"{', '.join(tied[1:])} cannot be told apart from it: the paired bootstrap interval of "
+        f"the difference includes 0 ({gap_text})."
+    )
+    return {"best": None, "line": line, "short": f"none clearly: {', '.join(tied)}"}
+
+
+def _figure_text(value: float) -> str:
+    return "undefined" if pd.isna(value) else f"{value:.2f}"
+
+
+def _interval_text(row) -> str:
+    if row.spearman_low is None or pd.isna(row.spearman_low):
+        return ""
+    return f", 95% interval {row.spearman_low:.2f} to {row.spearman_high:.2f}"
 
 
 # The table the figures rest on (the aggregate step writes it as proxies.csv).

@@ -81,11 +81,17 @@ def test_pages(arch_dir, tmp_path):
     assert "arXiv 2211.00107" in (site / "cite.md").read_text()
     assert "remote_theme: just-the-docs/just-the-docs" in (site / "_config.yml").read_text()
     assert (site / "model_gain_chart/demo/org~2fgood.svg").read_text().startswith("<svg ")
-    # the stale cell (other task data) is listed as invalid with its file, and ranks nowhere
-    invalid = ranking_page.split("## Invalid records", 1)[1]
+    # the stale cell (other task data): one line on the ranking page, its model and reason on the
+    # invalid-records page, its file in invalid.csv; it ranks nowhere
+    assert "stale" not in ranking_page
+    assert (
+        "1 record of 1 model failed the checks and count nowhere: "
+        "[invalid records](demo_invalid.md)" in ranking_page
+    )
+    invalid_page = (site / "demo_invalid.md").read_text()
+    assert "| stale | 1 cell | cell: task fingerprint old is not" in invalid_page
     stale = arch_dir / "cells" / "stale" / "t_acc" / "seed0.json"
-    assert f"| cell | <code>{stale}</code> | stale | task fingerprint old is not" in invalid
-    assert "stale" not in ranking_page.split("## Invalid records", 1)[0]
+    assert str(stale) in (site / "data/demo/invalid.csv").read_text()
     faq = (site / "faq.md").read_text()
     assert "| learning_rate | 5e-05 |" in faq
     assert "`protocol: reference`" in faq and "| 10 | 2 (1 / 1) | accuracy |" in faq

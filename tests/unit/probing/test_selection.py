@@ -189,3 +189,48 @@ def test_selection_ranks_and_keeps_failures():
         ("x", "no"),
     ]
     assert rows[-1]["reason"] == "boom" and rows[-1]["rank"] == ""
+
+
+def checked(model_id, n_correct, n_eval=9832, score=None):
+    """A probe record as the probe writes it (validation.py's keys)."""
+    return {
+        "model_id": model_id, "model_revision": "r", "status": "ok", "reason": "",
+        "task": "mnli", "task_fingerprint": "fp", "n_eval": n_eval, "n_correct": n_correct,
+        "score": n_correct / n_eval if score is None else score,
+    }  # fmt: skip
+
+
+def test_selection_checks_every_probe_and_never_selects_a_refused_one(tmp_path):
+    """As at the reference's scale: a score that is no whole count over the evaluation split
+    (#4 there, at 84.95), an accuracy of exactly 0 on a 3-class task, an unreadable file."""
+    from model_recycling.listing.candidates import Candidate, write_candidates
+    from model_recycling.naming import safe_name
+    from model_recycling.probing.selection import INVALID, select_job
+
+    records = [
+        checked("org/good", 8000), checked("org/fair", 7000), checked("org/weak", 5000),
+        checked("org/shifted", 8352, score=0.849473), checked("org/zero", 0),
+    ]  # fmt: skip
+    for record in records:
+        atomic_write_json(tmp_path / "probe" / f"{safe_name(record['model_id'])}.json", record)
+    (tmp_path / "probe" / f"{safe_name('org/torn')}.json").write_text('{"model_id": "org/to')
+    ids = [r["model_id"] for r in records] + ["org/torn"]
+    write_candidates(tmp_path / "candidates.tsv", [Candidate(m, "r", "hub") for m in ids])
+    meta = {"task": "mnli", "fingerprint": "fp", "sizes": {"eval": 9832}, "num_labels": 3}
+    atomic_write_json(tmp_path / "meta.json", meta)
+    rows = select_job(
+        tmp_path / "selected.tsv", 3, "linear_probe", 0, 0, probe_dir=tmp_path / "probe",
+        candidates_tsv=tmp_path / "candidates.tsv", arch="bert", probe_meta=tmp_path / "meta.json",
+    )  # fmt: skip
+    by_id = {row["model_id"]: row for row in read_selection(tmp_path / "selected.tsv")}
+    assert [r["model_id"] for r in rows if r["selected"] == "yes"] == [
+        "org/good", "org/fair", "org/weak",
+    ]  # fmt: skip
+    for model_id, reason in (
+        ("org/shifted", "accuracy 0.849473 is not n_correct / n_eval = 8352/9832"),
+        ("org/zero", "implausible: accuracy 0 on 9,832 examples of a 3-class task"),
+        ("org/torn", "unreadable: JSONDecodeError"),
+    ):
+        row = by_id[model_id]
+        assert (row["status"], row["rank"], row["selected"]) == (INVALID, "", "no"), model_id
+        assert row["reason"].startswith(reason) and row["probe_score"] == "", model_id

@@ -17,7 +17,7 @@ from model_recycling.probing.job import probe_candidate
 from model_recycling.settings import fill_defaults
 from model_recycling.tables.aggregate import aggregate_architecture
 from model_recycling.tasks.prepare import load_prepared
-from model_recycling.validation import validate_cell, validate_probe
+from model_recycling.validation import implausible, validate_cell, validate_probe
 
 TASKS = ["demo_topic", "demo_similarity"]  # accuracy and Spearman
 BASE, CANDIDATE = "tiny-base", "org/cand"
@@ -123,6 +123,18 @@ DEFECTS = {
         lambda r: r.update(model_revision="x"),
         "model revision x is not",
     ),  # fmt: skip
+    "probe_zero": (
+        "probe",
+        "demo_nli",
+        lambda r: r.update(score=0.0, n_correct=0),
+        "implausible: accuracy 0 on",
+    ),  # fmt: skip
+    "probe_below_chance": (
+        "probe",
+        "demo_nli",
+        lambda r: r.update(n_correct=r["n_eval"] // 6, score=(r["n_eval"] // 6) / r["n_eval"]),
+        "is below chance 0.3333 by more than 1 standard error",
+    ),  # fmt: skip
 }
 
 
@@ -135,6 +147,20 @@ def test_real_records_are_valid(real):
     probe = read(arch / "probe" / f"{safe_name(CANDIDATE)}.json")
     assert probe["status"] == "ok"
     assert validate_probe(probe, metas["demo_nli"], revisions) == ""
+
+
+def test_implausible_probe_scores_by_hand():
+    # 3 classes on 9,832 examples: chance 1/3, one standard error sqrt(1/3 * 2/3 / 9832) = 0.00475
+    se = math.sqrt(1 / 3 * 2 / 3 / 9832)
+    assert implausible(1 / 3 - 0.99 * se, 9832, 3) == ""
+    assert "below chance 0.3333 by more than 1 standard error (0.0048)" in (
+        implausible(1 / 3 - 1.01 * se, 9832, 3)
+    )
+    assert (
+        implausible(0.0, 9832, 3) == "implausible: accuracy 0 on 9,832 examples of a 3-class task"
+    )
+    assert implausible(0.2, 9832, 2) != "" and implausible(0.497, 9832, 2) == ""
+    assert implausible(0.0, 9832, None) == ""  # no class count: nothing to compare with
 
 
 @pytest.mark.parametrize("defect", DEFECTS)
@@ -195,7 +221,8 @@ def test_planted_defects_never_rank_and_are_shown(real, tmp_path):
     assert ranking.loc[CANDIDATE, "probe_score"] > 0  # the real candidate still ranks
 
     counts = {"listed": 1, "excluded": 0, "probed": 1, "probe_failed": 0,
-              "tested": len(ranking), "invalid": len(invalid)}  # fmt: skip
+              "tested": len(ranking), "invalid": len(invalid),
+              "invalid_models": tables["invalid"].model_id.nunique()}  # fmt: skip
     settings = fill_defaults({
         "targets": TASKS, "seeds": [0], "baseline_seeds": [0, 1], "top_k": 1,
         "task_meta": {t: metas[t] for t in TASKS}, "finetune": FINETUNE,
@@ -205,12 +232,15 @@ def test_planted_defects_never_rank_and_are_shown(real, tmp_path):
     site = tmp_path / "site"
     info = {"base_id": BASE, "tables_dir": tmp_path / "tables", "counts": counts}
     render_site(site, {"demo": info}, settings)
-    page = (site / "demo_table.md").read_text()
-    ranked, shown = page.split("## Invalid records")
-    for name, (_, _, _, reason) in DEFECTS.items():
-        path = planted[f"bad-{name}"]
-        row = next(line for line in shown.splitlines() if str(path) in line)
-        assert text(reason) in row, name
-        if DEFECTS[name][0] == "cell":
+    ranked = (site / "demo_table.md").read_text()
+    shown = (site / "demo_invalid.md").read_text()
+    models = len({f"bad-{name}" for name in DEFECTS})
+    assert f"{len(DEFECTS)} records of {models} models failed the checks" in ranked
+    for name, (kind, _, _, reason) in DEFECTS.items():
+        row = next(line for line in shown.splitlines() if line.startswith(f"| bad-{name} |"))
+        assert f"| 1 {kind} | {kind}: " in row and text(reason) in row, name
+        if kind == "cell":
             assert f"bad-{name}" not in ranked
-    assert f"{len(DEFECTS)} invalid records" in (site / "Rankings.md").read_text()
+    assert (
+        f"{len(DEFECTS)} invalid records of {models} models" in (site / "Rankings.md").read_text()
+    )

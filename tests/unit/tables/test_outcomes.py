@@ -60,24 +60,30 @@ def test_each_candidate_ends_ranked_failed_or_excluded_with_its_reason(tmp_path)
     )
     outcomes = {r["model_id"]: (r["outcome"], r["probe_rank"], r["reason"]) for r in rows}
     assert outcomes == {
-        "org/celldied": ("failed", 1, "t seed 0: killed by SIGKILL"),
+        "org/celldied": ("cells failed", 1, "t seed 0: killed by SIGKILL"),
         "org/tested": ("tested", 2, ""),
-        "org/unselected": ("probed", 3, ""),
-        "org/probefailed": ("failed", "", "probe: non-finite feature"),
-        "evil|<b>x</b>": ("excluded", "", "auto_map | code"),
+        "org/unselected": ("not selected", 3, ""),
+        "org/probefailed": ("probe failed", "", "non-finite feature"),
+        "evil|<b>x</b>": ("excluded at listing", "", "auto_map | code"),
     }
     assert [r["model_id"] for r in rows][:3] == ["org/celldied", "org/tested", "org/unselected"]
 
     write_candidates_csv(tmp_path / "candidates.csv", rows)
     page = candidates_page("arch", "base", read_candidates_csv(tmp_path / "candidates.csv"), "")
-    ranked, failed, excluded = (
-        page.split("## Ranked by the probe")[1].split("## Failed")[0],
-        page.split("## Failed")[1].split("## Excluded")[0],
+    ranked, cells_failed, probe_failed, excluded = (
+        page.split("## Ranked by the probe")[1].split("## Cells failed")[0],
+        page.split("## Cells failed or invalid")[1].split("## Probe failed")[0],
+        page.split("## Probe failed")[1].split("## Probe invalid")[0],
         page.split("## Excluded at listing")[1],
     )
     assert "| 2 | [org/tested](model_gain_chart/arch/org~2ftested.md) | 61.00 | tested |" in ranked
     assert "| 3 | org/unselected | 20.00 | not selected |" in ranked
-    assert "org/probefailed" not in ranked and "probe: non-finite feature" in failed
-    assert "t seed 0: killed by SIGKILL" in failed
+    assert "| 1 | org/celldied | 70.00 | cells failed |" in ranked
+    assert (
+        "org/probefailed" not in ranked
+        and "| org/probefailed | non-finite feature |" in probe_failed
+    )
+    assert "| org/celldied | t seed 0: killed by SIGKILL |" in cells_failed
+    assert "5 candidates: 3 ranked by the probe (1 tested, 1 not selected, 1 cells failed, " in page
     assert "evil&#124;&#60;b&#62;x&#60;/b&#62;" in excluded and "auto_map &#124; code" in excluded
     assert "<b>" not in page and "filtered-out" not in page

@@ -10,17 +10,17 @@ import pytest
 from model_recycling.listing.candidates import Candidate, write_candidates
 from model_recycling.metrics import average_ranks
 from model_recycling.tables.proxy_quality import (
-    best_proxy,
     bootstrap_interval,
     kendall_tau_b,
     proxies_table,
     proxy_figures,
+    proxy_verdict,
     quality_table,
     recall_at_k,
     regret_at_k,
     spearman,
+    spearman_difference,
     top_k,
-    verdict,
 )
 from tests.support.records import write_selection_tsv
 
@@ -88,16 +88,54 @@ def test_missing_proxy_is_absent_not_zero():
     assert figures["spearman_low"] <= figures["spearman_high"]
 
 
-def test_verdict_names_the_best_proxy_or_says_too_few():
-    frame = MODELS[:6].assign(good=[6, 5, 4, 3, 2, 1], worse=[1, 2, 3, 4, 6, 5])
-    table = quality_table(frame, ["proxy", "good", "worse"], n_resamples=200)
-    assert best_proxy(table)["proxy"] == "good"
-    line = verdict(table)
-    assert line.startswith("Best-ranking proxy: good (Spearman 1.00") and "on 6 models" in line
+def test_verdict_says_too_few_models_or_only_one_proxy():
+    frame = MODELS[:6].assign(good=[6, 5, 4, 3, 2, 1])
     small = quality_table(frame[:3], ["proxy", "good"], n_resamples=200)
-    assert best_proxy(small) is None
-    assert verdict(small) == "Too few fully tested models to tell which proxy ranks best (3 < 4)."
-    assert verdict(quality_table(frame, [])).startswith("Too few")
+    judged = proxy_verdict(frame[:3], small, n_resamples=200)
+    assert judged["best"] is None
+    assert judged["line"] == "Too few fully tested models to tell which proxy ranks best (3 < 4)."
+    assert proxy_verdict(frame, quality_table(frame, []))["line"].startswith("Too few")
+    one = proxy_verdict(frame, quality_table(frame, ["good"], n_resamples=200), n_resamples=200)
+    assert one["best"] is None and one["short"] == "only good measured"
+    assert one["line"].startswith("Only one proxy was measured: good (Spearman 1.00")
+
+
+def test_verdict_names_a_best_proxy_only_when_the_difference_excludes_zero():
+    rng = np.random.default_rng(1)
+    avg = np.arange(60.0)
+    frame = pd.DataFrame({
+        "model_id": [f"m{i}" for i in range(60)], "avg": avg,
+        "good": avg + rng.normal(0, 3, 60), "noise": rng.normal(0, 1, 60),
+    })  # fmt: skip
+    table = quality_table(frame, ["good", "noise"], n_resamples=300)
+    judged = proxy_verdict(frame, table, n_resamples=300)
+    assert judged["best"] == "good" and judged["short"] == "good"
+    assert judged["line"].startswith("Best-ranking proxy: good (Spearman 0.9")
+    assert "good minus noise: " in judged["line"] and "on 60 models" in judged["line"]
+    # five models, as on the demo: a higher Spearman the resamples cannot separate
+    five = frame[:5].assign(good=[1, 2, 3, 5, 4], noise=[2, 1, 3, 4, 5])
+    close = proxy_verdict(five, quality_table(five, ["good", "noise"], n_resamples=300), 4, 300)
+    assert close["best"] is None and close["short"] == "none clearly: good, noise"
+    assert close["line"].startswith("No proxy ranks clearly best: good ranks highest (Spearman")
+    assert "noise cannot be told apart from it" in close["line"]
+
+
+def test_spearman_difference_is_paired():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"avg": rng.normal(size=30), "a": rng.normal(size=30)})
+    frame["b"] = frame.a  # the same proxy twice: every resample's difference is exactly 0
+    same = spearman_difference(frame, "a", "b", n_resamples=200)
+    assert (same["difference"], same["low"], same["high"], same["n"]) == (0, 0, 0, 30)
+    frame["b"] = frame.avg + rng.normal(0, 0.1, 30)
+    gap = spearman_difference(frame.assign(a=frame.a.where(frame.index > 0)), "a", "b", 200)
+    assert gap["n"] == 29  # a model only one proxy scored is left out of both
+    assert gap["high"] < 0  # b tracks avg, a is noise: a minus b is clearly below 0
+    picks = np.random.default_rng(0).integers(0, 29, size=(200, 29))
+    rows = frame[frame.index > 0]
+    a, b, avg = (rows[c].to_numpy() for c in ("a", "b", "avg"))
+    by_hand = [spearman(a[p], avg[p]) - spearman(b[p], avg[p]) for p in picks]
+    low, high = np.nanpercentile(by_hand, [2.5, 97.5])
+    assert (gap["low"], gap["high"]) == pytest.approx((low, high))
 
 
 def test_proxies_table_from_records_selection_and_listing(tmp_path):
