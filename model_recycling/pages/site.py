@@ -36,6 +36,7 @@ from model_recycling.pages.rankings import (
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.tables.aggregate import read_cells_csv
 from model_recycling.tables.coverage import read_coverage
+from model_recycling.tables.outcomes import OUTCOMES
 
 # GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
 JEKYLL_CONFIG = """title: Model recycling
@@ -239,7 +240,8 @@ def _outcome_counts(counts: dict) -> str:
             f"{counts['excluded']} excluded at listing, {counts['probed']} ranked by the probe, "
             f"{counts['probe_failed']} probe failed, {counts['tested']} tested"
         )
-    return ", ".join(f"{n} {outcome}" for outcome, n in counts["outcomes"].items() if n)
+    found = counts["outcomes"]
+    return ", ".join(f"{found[o]} {o}" for o in OUTCOMES if found.get(o))
 
 
 def _invalid_note(arch: str, counts: dict) -> str:
