@@ -10,7 +10,7 @@ TEST_WORKERS ?= 2
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint lock benchmark bench cost screenshots clean image archive restore
+.PHONY: run test lint lock benchmark bench cost simulate screenshots clean image archive restore
 
 # The runtime (requirements.lock) and the development tools (requirements-dev.lock).
 $(VENV)/.installed: requirements.lock requirements-dev.lock
@@ -94,6 +94,16 @@ screenshots: $(VENV)/.installed
 # CONFIG=configs/hub.yaml; ARGS="--assume-candidates 2000" for architectures not listed yet.
 cost: $(VENV)/.installed
 	PYTHONPATH=$(CURDIR) python scripts/cost.py --configfile $(CONFIG) $(ARGS)
+
+# Would adaptive baseline seeds and racing have given the full protocol's answer, and for how
+# many cells (README "Fewer cells")? Replays both on synthetic data with the reference's seed
+# noise (BERT-like and T5-like, 5 and 100 candidates) and on the tables of the demo's run, where
+# there is one. ARGS: the rules' settings (--target-se 2, --z 2, ...), --reference-models and
+# --reference-baseline for the reference site's published CSVs, --orders.
+SIMULATE_TABLES = $(wildcard results/demo/architectures/*/tables/cells.csv)
+simulate: $(VENV)/.installed
+	PYTHONPATH=$(CURDIR) python scripts/simulate.py --synthetic 5 100 --profile bert t5 \
+		$(foreach t,$(SIMULATE_TABLES),--tables $(dir $(t))) $(ARGS)
 
 clean:
 	rm -rf results .snakemake

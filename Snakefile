@@ -22,6 +22,7 @@ include: "rules/demo_zoo.smk"
 include: "rules/tasks.smk"
 include: "rules/candidates.smk"
 include: "rules/finetune.smk"
+include: "rules/rounds.smk"
 include: "rules/report.smk"
 
 

@@ -79,6 +79,11 @@ def _resolved(node: dict) -> dict:
 
 def _fill(instance, node: dict) -> None:
     node = _resolved(node)
+    if "oneOf" in node:  # the branch of the instance's JSON type, as validation picks it
+        kinds = {dict: "object", list: "array"}
+        for branch in map(_resolved, node["oneOf"]):
+            if branch.get("type") == kinds.get(type(instance)):
+                _fill(instance, branch)
     if not isinstance(instance, dict):
         return
     properties = node.get("properties", {})

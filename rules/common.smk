@@ -2,6 +2,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import itertools
 import json
 import os
 import shlex
@@ -30,6 +31,7 @@ validate(config, "../schemas/config.schema.yaml")
 # environment (venv, conda, container, SLURM node): sys.path above, PYTHONPATH in jobs below.
 
 from model_recycling.fetching.disk import weights_deleted
+from model_recycling.io import read_json
 from model_recycling.listing.candidates import read_candidates, usable_candidates
 from model_recycling.listing.folders import local_source_files
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
@@ -95,6 +97,7 @@ wildcard_constraints:
     model=SAFE_NAME_PATTERN,
     task=r"[A-Za-z0-9_.\-]+",
     seed=r"\d+",
+    round=r"\d+",
     revision=r"[A-Za-z0-9._\-]+",
 
 
@@ -331,11 +334,130 @@ def probe_files(arch):
 
 
 def baseline_cells(arch):
-    return plan.baseline_cells(config, arch)
+    """The baseline's cells: the configured seeds', or with adaptive seeds each task's final
+    seeds file (rules/rounds.smk) and the cells of the rounds decided so far."""
+    if not plan.adaptive_seeds(config):
+        return plan.baseline_cells(config, arch)
+    base, files = [plan.base_name(config, arch)], []
+    for task in config["targets"]:
+        files.append(plan.baseline_seeds_file(config, arch, task))
+        files += plan.cells(config, arch, base, [task], decided_baseline_seeds(arch, task))
+    return files
 
 
 def candidate_cells(arch):
-    return plan.candidate_cells(config, arch, selected_models(arch))
+    """Every finetuned candidate's cells; with racing, the calibration sample's on every task
+    and the racing candidates' as far as the rounds so far asked."""
+    if not plan.racing(config):
+        return plan.candidate_cells(config, arch, selected_models(arch))
+    return plan.candidate_cells(config, arch, calibration_only(arch)) + race(arch)[0]
+
+
+# --- adaptive baseline seeds and racing: one checkpoint per round (rules/rounds.smk) ---------
+
+
+def baseline_rounds(arch, task):
+    """(the seeds the task's baseline has been asked for, the round files so far). Each round's
+    decision names the seeds it wants; the last says no more. Waits on the next round (a
+    checkpoint), so only the rule of one task's final seeds asks."""
+    seeds, files = plan.first_baseline_seeds(config), []
+    while True:
+        round_ = checkpoints.baseline_round.get(arch=arch, task=task, round=len(files))
+        files.append(round_.output[0])
+        decision = read_json(files[-1])
+        if not decision["more"]:
+            return seeds, files
+        seeds = decision["seeds"]
+
+
+def decided_baseline_seeds(arch, task):
+    """The seeds of the rounds decided so far, from their files, never waiting: for the inputs
+    that list every cell (a deleted cell is made again)."""
+    seeds = plan.first_baseline_seeds(config)
+    for round_ in itertools.count():
+        path = plan.baseline_round_file(config, arch, task, round_)
+        if not os.path.exists(path):
+            return seeds
+        decision = read_json(path)
+        if not decision["more"]:
+            return seeds
+        seeds = decision["seeds"]
+
+
+def baseline_round_seeds(arch, task, round_):
+    """The seeds a baseline round reads: the first round's, then what the last one asked."""
+    if round_ == 0:
+        return plan.first_baseline_seeds(config)
+    previous = checkpoints.baseline_round.get(arch=arch, task=task, round=round_ - 1)
+    return read_json(previous.output[0])["seeds"]
+
+
+def seeds_files(arch, tasks):
+    """With adaptive seeds, the tasks' final seeds files (else none)."""
+    if not plan.adaptive_seeds(config):
+        return []
+    return [plan.baseline_seeds_file(config, arch, task) for task in tasks]
+
+
+def calibration_only(arch):
+    """The calibration sample: it runs every task (it measures the probe, so it never races)."""
+    path = checkpoints.select.get(arch=arch).output.selection
+    rows = read_selection(path)
+    return [r["safe_name"] for r in rows if finetuned(r) and r["selected"] != "yes"]
+
+
+def racers(arch):
+    """The candidates the probe selected: they race."""
+    path = checkpoints.select.get(arch=arch).output.selection
+    return [r["safe_name"] for r in read_selection(path) if r["selected"] == "yes"]
+
+
+def race_round_tasks(round_):
+    """The tasks of the order a racing round decides on: those up to its checkpoint."""
+    return plan.race_order(config)[: plan.race_points(config)[round_]]
+
+
+def race_round_cells(wildcards):
+    """A racing round reads its racers' cells up to its checkpoint (and, below, the baseline's
+    seeds of those tasks)."""
+    round_ = int(wildcards.round)
+    if round_ == 0:
+        racing = racers(wildcards.arch)
+    else:
+        previous = checkpoints.race_round.get(arch=wildcards.arch, round=round_ - 1)
+        racing = read_json(previous.output[0])["racing"]
+    tasks = race_round_tasks(round_)
+    return plan.cells(config, wildcards.arch, racing, tasks, config["seeds"])
+
+
+def race(arch):
+    """(the racing cells asked for so far, the round files so far)."""
+    order, points = plan.race_order(config), plan.race_points(config)
+    racing, cells, files = racers(arch), {}, []
+    for round_, point in enumerate(points):
+        if not racing:
+            break
+        for f in plan.cells(config, arch, racing, order[:point], config["seeds"]):
+            cells[f] = None
+        files.append(checkpoints.race_round.get(arch=arch, round=round_).output[0])
+        racing = read_json(files[-1])["racing"]
+    return list(cells), files
+
+
+def round_files(arch):
+    """What the tables read besides the cells: each task's final baseline seeds and the last
+    racing round (none without the rules)."""
+    files = seeds_files(arch, config["targets"])
+    return files + (race(arch)[1][-1:] if plan.racing(config) else [])
+
+
+def round_options(wildcards, input):
+    """The aggregate's --baseline-rounds and --racing, from its `rounds` input: derived, so not
+    rerun triggers (a run without the rules gets none)."""
+    seeds = [f for f in input.rounds if os.path.basename(f) == "seeds.json"]
+    racing = [f for f in input.rounds if os.path.basename(f) != "seeds.json"]
+    options = ["--baseline-rounds", *seeds] if seeds else []
+    return shlex.join(options + (["--racing", *racing] if racing else []))
 
 
 def all_baseline_cells():

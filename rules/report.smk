@@ -18,6 +18,8 @@ rule aggregate:
         selection=f"{ARCH}/selected.tsv",
         metas=expand(f"{RESULTS}/tasks/{{task}}/meta.json", task=config["targets"]),
         probe_meta=f"{RESULTS}/tasks/{config['probe']['task']}/meta.json",
+        # With adaptive seeds or racing: the rounds' last decisions.
+        rounds=lambda w: round_files(w.arch),
     output:
         # The main tables also go into `snakemake --report` (captions in report/).
         ranking=report(
@@ -61,6 +63,7 @@ rule aggregate:
         base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),
         arch_dir=lambda w, input: os.path.dirname(input.candidates),
         out_dir=lambda w, output: os.path.dirname(output.tables[0]),
+        rounds=round_options,
         # baseline_min_seeds only when the config writes it (settings.RECORDED_AS_WRITTEN)
         settings=as_json(
             {
@@ -75,7 +78,7 @@ rule aggregate:
         "--base-dir {params.base_dir:q} --settings {params.settings:q} "
         "--task-metas {input.metas} --probe-meta {input.probe_meta} "
         "--candidates {input.candidates} "
-        "--selection {input.selection} --out-dir {params.out_dir} "
+        "--selection {input.selection} --out-dir {params.out_dir} {params.rounds} "
         "> {log} 2>&1"
 
 

@@ -19,10 +19,13 @@ def main() -> None:
     parser.add_argument("--candidates", required=True)
     parser.add_argument("--selection", required=True)
     parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--baseline-rounds", nargs="*", default=[],
+                        help="adaptive seeds: the tasks' final seeds files")  # fmt: skip
+    parser.add_argument("--racing", help="the last racing round's decisions")
     a = parser.parse_args()
     aggregate_job(
         a.arch_dir, a.base_id, a.base_revision, a.base_dir, a.settings, a.task_metas,
-        a.probe_meta, a.candidates, a.selection, a.out_dir,
+        a.probe_meta, a.candidates, a.selection, a.out_dir, a.baseline_rounds, a.racing,
     )  # fmt: skip
 
 

@@ -16,8 +16,10 @@ def main() -> None:
                         "<arch>/tables (this project's layout); repeatable")  # fmt: skip
     parser.add_argument("--reference-models", help="the reference's model table (CSV)")
     parser.add_argument("--reference-baseline", help="the reference's baseline table (CSV)")
-    parser.add_argument("--synthetic", type=int, metavar="N_MODELS", help="synthetic candidates")
-    parser.add_argument("--profile", choices=["bert", "t5"], default="bert")
+    parser.add_argument("--synthetic", type=int, nargs="*", default=[], metavar="N_MODELS",
+                        help="synthetic data sets of N candidates each")  # fmt: skip
+    parser.add_argument("--profile", choices=["bert", "t5"], nargs="+", default=["bert"],
+                        help="the seed noise of the synthetic data: each profile")  # fmt: skip
     parser.add_argument("--orders", type=int, default=200, help="task orders replayed")
     parser.add_argument("--seed", type=int, default=0)
     for option in (*SEED_RULE, *RACE_RULE):

@@ -21,6 +21,7 @@ from model_recycling.tables.outcomes import (
     PROBE_FAILED,
     PROBE_INVALID,
     RANKED,
+    STOPPED,
     TESTED,
     outcome_counts,
     read_candidates_csv,
@@ -34,8 +35,9 @@ def _model_cell(arch: str, row: dict):
     return row["model_id"]
 
 
-def _legend() -> str:
-    meanings = "; ".join(f"`{outcome}`: {MEANING[outcome]}" for outcome in RANKED)
+def _legend(ranked: list) -> str:
+    shown = {row["outcome"] for row in ranked} | {TESTED}
+    meanings = "; ".join(f"`{o}`: {MEANING[o]}" for o in RANKED if o in shown)
     return (
         f"Linear-probe score x100, best first. {meanings}. A calibration sample is finetuned "
         "although the probe did not pick it, to measure how well the probe picks.\n\n"
@@ -64,17 +66,20 @@ def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> s
         f"{' (' + summary + ')' if summary else ''}. Download: "
         f"[candidates.csv](data/{arch}/candidates.csv).\n\n",
         "## Ranked by the probe\n\n",
-        _legend(),
+        _legend(ranked),
         _ranked_table(arch, ranked),
     ]
     groups = (
         ("Cells failed or invalid", (CELLS_FAILED, CELLS_INVALID)),
+        ("Stopped by racing", (STOPPED,)),
         ("Probe failed", (PROBE_FAILED,)),
         ("Probe invalid", (PROBE_INVALID,)),
         ("Excluded at listing", (EXCLUDED,)),
     )
     for title, outcomes in groups:
         group = [r for r in rows if r["outcome"] in outcomes]
+        if not group and STOPPED in outcomes:
+            continue  # a section only where racing ran
         parts.append(f"\n## {title}\n\n")
         table = md_table(["model", "reason"], [[r["model_id"], r["reason"]] for r in group], "ll")
         parts.append(table if group else "None.\n")

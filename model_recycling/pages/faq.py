@@ -60,6 +60,29 @@ def _dev_cell(meta: dict) -> str:
     return f"{meta['sizes']['dev']}{per_class}"
 
 
+def _baseline_seeds_note(seeds) -> str:
+    if isinstance(seeds, list):
+        return f"the baseline with {len(seeds)} seeds {seeds}"
+    return (
+        f"the baseline with adaptive seeds: {seeds['min']} per task, then {seeds['step']} more "
+        f"while the standard error of the task's baseline mean is above {seeds['target_se']} "
+        f"points, at most {seeds['max']} (each task's count is on the baseline page)"
+    )
+
+
+def _racing_note(settings: dict) -> str:
+    if "racing" not in settings:
+        return ""
+    rule = settings["racing"]
+    return (
+        f", unless racing stops them: the selected candidates run the tasks in one seeded order "
+        f"(seed {rule['seed']}); after {rule['first_round']} tasks and then every "
+        f"{rule['round']}, a candidate whose interval of mean gain ({rule['z']} standard errors "
+        "each side) lies below the leader's is stopped and never ranked (the calibration "
+        "sample runs every task)"
+    )
+
+
 def faq_page(settings: dict) -> str:
     hp, probe = settings["finetune"], settings["probe"]
     task_rows = []
@@ -95,8 +118,8 @@ def faq_page(settings: dict) -> str:
         f"frozen, features are mean-pooled ({probe['pooling']}), and a logistic-regression head is "
         f"fitted on `{probe['task']}` and scored by accuracy on its evaluation split. The top "
         f"{settings['top_k']} candidates per architecture and the pretrained model are then fully "
-        f"finetuned on every target task. Candidates run with seeds {settings['seeds']}; the "
-        f"baseline with {len(settings['baseline_seeds'])} seeds {settings['baseline_seeds']}.\n\n"
+        f"finetuned on every target task{_racing_note(settings)}. Candidates run with seeds "
+        f"{settings['seeds']}; {_baseline_seeds_note(settings['baseline_seeds'])}.\n\n"
         "## What is the gain?\n"
         "`gain(m, t) = score(m, t) - mean baseline score(t)`; `avg` is the unweighted mean over "
         "the tasks, x100. Accuracy for classification, Spearman correlation for regression.\n\n"

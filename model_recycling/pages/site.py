@@ -25,6 +25,7 @@ from model_recycling.pages.markdown import (
     md_table,
 )
 from model_recycling.pages.proxies import proxy_summary_table, render_judgement_pages
+from model_recycling.pages.racing import racing_line, racing_page, racing_page_path
 from model_recycling.pages.rankings import (
     cite_page,
     coverage_note,
@@ -80,48 +81,13 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     task metas (settings["task_meta"][task])."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    top_n = settings["ranking_top_n"]
-    summaries, proxy_rows, tested_total, probed_total = [], [], 0, 0
+    summaries, proxy_rows = [], []
     for order, (arch, info) in enumerate(sorted(archs.items()), start=1):
-        tables = Path(info["tables_dir"])
-        tasks, left_out = read_coverage(tables, settings["targets"])
-        info = {**info, "tasks": tasks, "left_out": left_out}
-        baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
-        ranking = pd.read_csv(tables / "ranking.csv")
-        gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
-        invalid = pd.read_csv(tables / "invalid.csv", keep_default_na=False)
-        data_dir = out / "data" / arch
-        data_dir.mkdir(parents=True, exist_ok=True)
-        for name in DATA_FILES:
-            shutil.copyfile(tables / name, data_dir / name)
-        if left_out:  # which tasks count, linked from the pages' note
-            shutil.copyfile(tables / "tasks.csv", data_dir / "tasks.csv")
-        tested_total += len(ranking)
-        probed_total += info["counts"]["probed"]
-
-        atomic_write_text(
-            out / f"{arch}_table.md",
-            top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n),
-        )
-        atomic_write_text(
-            out / f"{arch}_full_ranking.md",
-            full_ranking_page(arch, info, ranking, baseline, tasks),
-        )
-        _baseline_page(out, arch, info, baseline, tasks)
-        atomic_write_text(
-            out / invalid_page_path(arch), invalid_page(arch, info["base_id"], invalid)
-        )
-        render_candidates(
-            out, arch, info["base_id"], tables,
-            arch_page_front_matter(arch, f"{arch} all probed models", 2),
-        )  # fmt: skip
-        for _, row in ranking.iterrows():
-            _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
-        proxy_rows.append(
-            render_judgement_pages(out, arch, info, ranking, baseline, settings, order)
-        )
-        summaries.append(_home_summary(arch, info, ranking, baseline))
-
+        summary, proxy_row = _architecture_pages(out, arch, info, settings, order)
+        summaries.append(summary)
+        proxy_rows.append(proxy_row)
+    tested_total = sum(summary["tested"] for summary in summaries)
+    probed_total = sum(info["counts"]["probed"] for info in archs.values())
     atomic_write_text(
         out / "index.md",
         _home_page(home_order(summaries), tested_total, probed_total, settings)
@@ -135,6 +101,55 @@ def render_site(out_dir, archs: dict, settings: dict) -> None:
     atomic_write_text(out / "faq.md", faq_page(settings))
     atomic_write_text(out / "cite.md", cite_page(3))
     atomic_write_text(out / "_config.yml", JEKYLL_CONFIG)
+
+
+def _copy_data(tables: Path, data_dir: Path, left_out) -> None:
+    """The tables the pages link (data/<arch>/): tasks.csv when tasks were left out, racing.csv
+    where racing ran."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in DATA_FILES:
+        shutil.copyfile(tables / name, data_dir / name)
+    if left_out:  # which tasks count, linked from the pages' note
+        shutil.copyfile(tables / "tasks.csv", data_dir / "tasks.csv")
+    if (tables / "racing.csv").exists():
+        shutil.copyfile(tables / "racing.csv", data_dir / "racing.csv")
+
+
+def _architecture_pages(out: Path, arch: str, info: dict, settings: dict, order: int) -> tuple:
+    """Every page of one architecture; returns its home-table row and proxy-summary row."""
+    tables = Path(info["tables_dir"])
+    tasks, left_out = read_coverage(tables, settings["targets"])
+    info = {**info, "tasks": tasks, "left_out": left_out}
+    baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
+    ranking = pd.read_csv(tables / "ranking.csv")
+    gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
+    invalid = pd.read_csv(tables / "invalid.csv", keep_default_na=False)
+    _copy_data(tables, out / "data" / arch, left_out)
+    racing = None
+    if (tables / "racing.csv").exists():
+        racing = pd.read_csv(tables / "racing.csv")
+        page = racing_page(arch, info["base_id"], racing, len(tasks), set(ranking.model_id))
+        atomic_write_text(out / racing_page_path(arch), page)
+    top_n = settings["ranking_top_n"]
+    atomic_write_text(
+        out / f"{arch}_table.md",
+        top_ranking_page(arch, info, ranking, baseline, invalid, tasks, order, top_n)
+        + racing_line(arch, racing),
+    )
+    atomic_write_text(
+        out / f"{arch}_full_ranking.md", full_ranking_page(arch, info, ranking, baseline, tasks)
+    )
+    _baseline_page(out, arch, info, baseline, tasks)
+    atomic_write_text(out / invalid_page_path(arch), invalid_page(arch, info["base_id"], invalid))
+    render_candidates(
+        out, arch, info["base_id"], tables,
+        arch_page_front_matter(arch, f"{arch} all probed models", 2),
+    )  # fmt: skip
+    for _, row in ranking.iterrows():
+        _gain_page(out, arch, info, row, gains.loc[row.model_id, tasks], baseline)
+    proxy_row = render_judgement_pages(out, arch, info, ranking, baseline, settings, order)
+    summary = {**_home_summary(arch, info, ranking, baseline), "tested": len(ranking)}
+    return summary, proxy_row
 
 
 def _home_summary(arch, info, ranking, baseline) -> dict:
@@ -256,22 +271,22 @@ def _invalid_note(arch: str, counts: dict) -> str:
 
 
 def _baseline_page(out, arch, info, baseline, tasks) -> None:
+    # tables made before the standard error was a column: computed the same way
+    se = baseline["se"] if "se" in baseline else baseline["std"] / baseline["n_seeds"] ** 0.5
     rows = [
-        [
-            t,
-            fmt(baseline.loc[t, "mean"]),
-            fmt(baseline.loc[t, "std"]),
-            int(baseline.loc[t, "n_seeds"]),
-        ]
+        [t, fmt(baseline.loc[t, "mean"]), fmt(baseline.loc[t, "std"]),
+         int(baseline.loc[t, "n_seeds"]), fmt(se[t])]
         for t in [*tasks, "avg"]
-    ]
+    ]  # fmt: skip
     page = (
         arch_page_front_matter(arch, f"{arch} baseline", 0)
         + f"# {text(info['base_id'])}: pretrained baseline\n\n"
-        "Mean and standard deviation over the baseline seeds (x100). For `avg`, the standard "
-        "deviation is that of the per-seed averages.\n\n"
+        "Mean and standard deviation over the baseline seeds (x100), how many seeds finished, "
+        "and the standard error of the mean (std / sqrt(seeds)). For `avg`, the standard "
+        "deviation is that of the per-seed averages (over the seeds that finished every task) "
+        "and the standard error combines the tasks' (sqrt of the sum of squares / tasks).\n\n"
         + coverage_note(arch, info)
-        + md_table(["task", "mean", "std", "seeds"], rows, ["l", "r", "r", "r"])
+        + md_table(["task", "mean", "std", "seeds", "std. error"], rows, ["l", "r", "r", "r", "r"])
         + f"\nDownload: [baseline](data/{arch}/baseline.csv).\n"
     )
     atomic_write_text(out / f"{arch}_pretrain_scores_table.md", page)

@@ -20,6 +20,7 @@ import yaml
 
 from model_recycling.listing.candidates import read_candidates, usable_candidates
 from model_recycling.runtime import plan
+from model_recycling.runtime.simulate import FULL_PROTOCOL, replay, synthetic
 from model_recycling.settings import SCHEMA
 
 REPO = SCHEMA.parents[1]
@@ -164,11 +165,12 @@ def estimate(config: dict, root: Path, bench: dict, sizes: dict, assume_candidat
         cells = {task: rate.cell_seconds(task) for task in config["targets"]}
         per_cell = sum(s for s, _ in cells.values())  # one cell of every target
         n = counts[arch]
+        baseline_seeds = plan.most_baseline_seeds(config)  # adaptive: at most
         archs[arch] = {
             "jobs": n,
             "seconds": {
                 "probes": n["probes"] * probe_s,
-                "baseline_cells": per_cell * len(config["baseline_seeds"]),
+                "baseline_cells": per_cell * baseline_seeds,
                 "candidate_cells": per_cell * n["candidate_cells"] / len(config["targets"]),
             },
             "download_bytes": download_bytes(arch_dir, listings[arch]),
@@ -177,8 +179,76 @@ def estimate(config: dict, root: Path, bench: dict, sizes: dict, assume_candidat
                 "probe": probe_basis,
                 "cells": [f"{n} x {basis}" for basis, n in _tally(cells.values())],
             },
+            "fewer_cells": fewer_cells(config, arch, n, per_cell),
         }
     return {"architectures": archs}
+
+
+def fewer_cells(config: dict, arch: str, jobs: dict, per_cell: float) -> dict:
+    """What the adaptive rules may save on one architecture, in cells and seconds: the full
+    protocol's count (every seed the rule allows, every task for every selected candidate), the
+    fewest and the most cells the rules can run, and what the simulator expects on synthetic
+    data with the reference's statistics (simulate.py; its 36 tasks, the seed noise of BERT or
+    T5 by the base's name; never below the fewest). {} without the rules."""
+    seeds, racing = plan.adaptive_seeds(config), plan.racing(config)
+    if not seeds and not racing:
+        return {}
+    n_tasks, n_seeds, k = len(config["targets"]), len(config["seeds"]), plan.top_k(config, arch)
+    most_seeds = plan.most_baseline_seeds(config)
+    least_seeds = len(plan.first_baseline_seeds(config))
+    calibration = jobs["candidate_cells"] - k * n_tasks * n_seeds  # never races
+    first = min(racing["first_round"], n_tasks) if racing else n_tasks
+    candidate_least = calibration + (n_tasks + (k - 1) * first) * n_seeds if k else calibration
+    profile = "t5" if "t5" in plan.base_id(config, arch).lower() else "bert"
+    rules = {**FULL_PROTOCOL, **({"baseline_seeds": seeds} if seeds else {})}
+    rules.update({"racing": racing} if racing else {})
+    data = synthetic(max(k, 1), profile, n_seeds=most_seeds)
+    expected = replay(data, rules, orders=20)  # fractions of its full protocol's cells
+    return {
+        "profile": profile,
+        "seconds_per_cell": per_cell / n_tasks,
+        "baseline": {
+            "full": most_seeds * n_tasks, "least": least_seeds * n_tasks,
+            "expected": max(least_seeds * n_tasks, expected["baseline"] * most_seeds * n_tasks),
+        },
+        "candidate": {
+            "full": jobs["candidate_cells"], "least": candidate_least,
+            "expected": max(
+                candidate_least, calibration + expected["candidate"] * k * n_tasks * n_seeds
+            ),
+        },
+    }  # fmt: skip
+
+
+def _fewer_cells_lines(archs: dict, speedup: float) -> list:
+    lines = []
+    for arch, a in archs.items():
+        f = a.get("fewer_cells")
+        if not f:
+            continue
+        hours = f["seconds_per_cell"] / 3600 / speedup
+        for stage in ("baseline", "candidate"):
+            full, least, expected = (f[stage][key] for key in ("full", "least", "expected"))
+            lines.append(
+                f"  {arch} {stage} cells: full protocol {full:,} ({_hours(full * hours).strip()} "
+                f"h); with the rules {least:,} to {full:,}; expected {expected:,.0f} "
+                f"({_hours(expected * hours).strip()} h, saving "
+                f"{_hours((full - expected) * hours).strip()} h)"
+            )
+        lines.append(
+            f"    expected: the simulator on synthetic {f['profile'].upper()}-like data (36 tasks;"
+            " `make simulate`)"
+        )
+    if not lines:
+        return []
+    ruled = [a["fewer_cells"] for a in archs.values() if a.get("fewer_cells")]
+    stages = [f[stage] for f in ruled for stage in ("baseline", "candidate")]
+    full, expected = (sum(stage[key] for stage in stages) for key in ("full", "expected"))
+    total = (
+        f"  all: {expected:,.0f} of {full:,} cells expected ({expected / full:.2f} of the full "
+        "protocol's)"
+    )
+    return ["fewer cells (baseline_seeds as a rule, racing):", *lines, total]
 
 
 def _tally(figures) -> list:
@@ -216,6 +286,7 @@ def report(result: dict, speedup: float = 1.0, device: str = "this machine's CPU
         f"({recorded:,} sizes "
         f"recorded at listing; else num_parameters x {BYTES_PER_PARAMETER} bytes, else "
         f"{ASSUMED_WEIGHT_BYTES / 1e6:.0f} MB each)",
+        *_fewer_cells_lines(archs, speedup),
         "what it rests on, per architecture:",
     ]
     for arch, a in archs.items():

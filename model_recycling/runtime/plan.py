@@ -16,6 +16,7 @@ import yaml
 
 from model_recycling.listing.candidates import Candidate
 from model_recycling.naming import safe_name
+from model_recycling.runtime.racing import baseline_rule, checkpoints, racing_rule, task_order
 
 # Shared by every config of a checkout: the demo zoo (the demo registry names its task files)
 # and the tokenized cache (keyed by content).
@@ -216,9 +217,59 @@ def cells(config: dict, arch: str, models, tasks, seeds) -> list:
 
 
 def baseline_cells(config: dict, arch: str) -> list:
-    """Known before any probing: the baseline starts while candidates are still probed."""
+    """Known before any probing: the baseline starts while candidates are still probed (with
+    adaptive seeds, its first round)."""
     models = [base_name(config, arch)]
-    return cells(config, arch, models, config["targets"], config["baseline_seeds"])
+    return cells(config, arch, models, config["targets"], first_baseline_seeds(config))
+
+
+# --- adaptive baseline seeds and racing (runtime/racing.py decides, runtime/rounds.py records) ---
+
+
+def adaptive_seeds(config: dict) -> dict | None:
+    """The adaptive seeds rule when `baseline_seeds` is one, else None (a list of seeds)."""
+    seeds = config["baseline_seeds"]
+    return baseline_rule(seeds) if isinstance(seeds, dict) else None
+
+
+def first_baseline_seeds(config: dict) -> list:
+    """The seeds every task's baseline runs: the list, or the rule's first round."""
+    rule = adaptive_seeds(config)
+    return list(range(rule["min"])) if rule else list(config["baseline_seeds"])
+
+
+def most_baseline_seeds(config: dict) -> int:
+    """Seeds per task at most: the list's, or the adaptive rule's `max`."""
+    rule = adaptive_seeds(config)
+    return rule["max"] if rule else len(config["baseline_seeds"])
+
+
+def racing(config: dict) -> dict | None:
+    """The racing rule when the config has a `racing` section (opt-in), else None."""
+    return racing_rule(config["racing"]) if "racing" in config else None
+
+
+def race_order(config: dict) -> list:
+    """The targets in the order every racing candidate runs them."""
+    return task_order(config["targets"], racing(config)["seed"])
+
+
+def race_points(config: dict) -> list:
+    """After how many tasks of the order each racing round decides."""
+    return checkpoints(len(config["targets"]), racing(config))
+
+
+def baseline_round_file(config: dict, arch: str, task: str, round_: int) -> str:
+    return f"{arch_dir(config, arch)}/rounds/baseline/{task}/round{round_}.json"
+
+
+def baseline_seeds_file(config: dict, arch: str, task: str) -> str:
+    """A task's final baseline seeds: a copy of its last round's decision."""
+    return f"{arch_dir(config, arch)}/rounds/baseline/{task}/seeds.json"
+
+
+def race_round_file(config: dict, arch: str, round_: int) -> str:
+    return f"{arch_dir(config, arch)}/rounds/racing/round{round_}.json"
 
 
 def candidate_cells(config: dict, arch: str, selected: list) -> list:
@@ -245,6 +296,6 @@ def job_counts(config: dict, arch: str, usable: list) -> dict:
         "downloads": len(host) + len(in_probes) + hub_base + again,
         "download_jobs": len(host) + hub_base + again,
         "probes": len(usable),
-        "baseline_cells": len(baseline_cells(config, arch)),
+        "baseline_cells": len(config["targets"]) * most_baseline_seeds(config),
         "candidate_cells": len(config["targets"]) * len(config["seeds"]) * picked,
     }

@@ -26,44 +26,39 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-# The adaptive baseline's defaults. 3 seeds give every task a spread (2 degrees of freedom) and
-# leave most tasks (seed std under 1.7 points) at 3 instead of 20 seeds; a task gets 3 more while
-# its mean is unsure by more than a point, a tenth of the gains worth reporting on a task and
-# under the candidate's own one-seed noise there. 20 is the published protocol's count: no task
-# gets more than the protocol gave it, and the noisy small tasks, which reach it, are the cheap
-# ones. Replayed on BERT-like data (simulate.py) this runs 23% of the baseline's cells and the
-# task average's standard error is about 0.12 points instead of 0.08 with 20 seeds, still well
-# under the 0.3-0.55 points of noise in a one-seed candidate's average.
-BASELINE_SEEDS = {"min": 3, "max": 20, "step": 3, "target_se": 1.0}
-# The racing defaults (racing_rule says what each key means). A first decision after 4 tasks
-# drops the candidates far behind before they cost much; one every 2 tasks keeps two cells per
-# racing candidate in flight between decisions. z = 1.5 on each side asks the two intervals to
-# be apart, about 2.1 standard errors of the difference when both are alike: a candidate tied
-# with the leader is stopped at one decision with a chance near 2%, and only a close one can be.
-# Replayed on synthetic BERT-like data (simulate.py: 5 and 100 candidates, 5 data sets, 50
-# orders each), z = 1.5 kept the full protocol's best in 92-100% of the orders, within 0.03
-# points on average, at 25-31% of the protocol's cells; z = 2 needed up to 38% with 100.
-RACING = {"first_round": 4, "round": 2, "z": 1.5, "seed": 0, "finite": True}
+from model_recycling.settings import defaults
+
+# The defaults of both rules are in schemas/config.schema.yaml (adaptive_seeds, racing); why
+# those values: 3 seeds give every task a spread (2 degrees of freedom) and leave most tasks (seed
+# std under 1.7 points) at 3 instead of 20 seeds; a task gets 3 more while its mean is unsure by
+# more than a point, a tenth of the gains worth reporting on a task and under a one-seed
+# candidate's own noise there; 20 is the published protocol's count. Racing decides first after
+# 4 tasks, dropping the candidates far behind before they cost much, then every 2 tasks; z = 1.5
+# on each side asks the two intervals to be apart, about 2.1 standard errors of the difference
+# when both are alike, so a candidate tied with the leader is stopped at one decision with a
+# chance near 2%. The simulator's figures for them: BENCHMARKS.md, "Fewer cells".
 
 Gains = Mapping[str, Mapping[str, float | None]]  # {model: {task: gain over the baseline mean}}
 
 
 def baseline_rule(config: Mapping | None = None) -> dict:
-    """The adaptive baseline rule: `config` over BASELINE_SEEDS, checked. `min` seeds first,
-    then `step` more while the task's standard error (points) exceeds `target_se`, up to `max`."""
-    rule = {**BASELINE_SEEDS, **(config or {})}
+    """The adaptive baseline rule: `config` over the schema's defaults, checked. `min` seeds
+    first, then `step` more while the task's standard error (points) exceeds `target_se`, up to
+    `max`."""
+    rule = {**defaults("adaptive_seeds"), **(config or {})}
     if not 1 <= rule["min"] <= rule["max"] or rule["step"] < 1 or not rule["target_se"] > 0:
         raise ValueError(f"baseline seeds: need 1 <= min <= max, step >= 1, target_se > 0: {rule}")
     return rule
 
 
 def racing_rule(config: Mapping | None = None) -> dict:
-    """The racing rule: `config` over RACING, checked. `first_round`: tasks before the first
-    decision; `round`: tasks between decisions; `z`: interval half-width in standard errors (inf:
-    never stop anyone); `seed`: the task order; `finite`: the standard error is that of the mean
-    over the tasks still to come (finite population correction), since the answer to reproduce
-    is the average over exactly these tasks, not over tasks in general."""
-    rule = {**RACING, **(config or {})}
+    """The racing rule: `config` over the schema's defaults, checked. `first_round`: tasks
+    before the first decision; `round`: tasks between decisions; `z`: interval half-width in
+    standard errors (inf: never stop anyone); `seed`: the task order; `finite`: the standard
+    error is that of the mean over the tasks still to come (finite population correction),
+    since the answer to reproduce is the average over exactly these tasks, not over tasks in
+    general."""
+    rule = {**defaults("racing"), **(config or {})}
     if rule["first_round"] < 2 or rule["round"] < 1 or not rule["z"] > 0:
         raise ValueError(f"racing: need first_round >= 2, round >= 1, z > 0: {rule}")
     return rule
@@ -104,14 +99,17 @@ def baseline_seeds_needed(
 
     Start with `min` seeds; once all of them finished, add `step` more if the task's standard
     error is above `target_se`, never beyond `max`. A failed seed counts as run, so the rule
-    ends. Only the seeds asked for so far are read, so the answer depends on nothing else."""
+    ends; when no seed so far succeeded it adds none (more would fail alike: a task that cannot
+    be trained, left out of the tables with its reason). Only the seeds asked for so far are
+    read, so the answer depends on nothing else."""
     rule = baseline_rule(rule)
     scores = scores_by_seed
     if isinstance(scores, Sequence):
         scores = dict(enumerate(scores))
     n = rule["min"]
     while n < rule["max"] and all(seed in scores for seed in range(n)):
-        if task_se([scores[seed] for seed in range(n)]) <= rule["target_se"]:
+        so_far = [scores[seed] for seed in range(n)]
+        if not len(_valid(so_far)) or task_se(so_far) <= rule["target_se"]:
             break
         n = min(n + rule["step"], rule["max"])
     return list(range(n))

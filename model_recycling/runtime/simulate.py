@@ -342,17 +342,17 @@ def _cell(value, form: str) -> str:
 
 
 def simulate_job(
-    tables=(), reference=None, synthetic_models=None, profile="bert", orders=200, seed=0,
+    tables=(), reference=None, synthetic_models=(), profiles=("bert",), orders=200, seed=0,
     rules=None, json_out=None,
 ) -> list[dict]:  # fmt: skip
     """The simulate script: read the data (tables folders, a reference (models CSV, baseline
-    CSV) pair, or synthetic_models models of `profile`), replay, print the table and the rules
-    replayed, write the rows to json_out when given."""
+    CSV) pair, synthetic data sets of each number of models in synthetic_models for each of
+    `profiles`), replay, print the table and the rules replayed, write the rows to json_out
+    when given."""
     archs = [read_tables(folder) for folder in tables]
     if reference:
         archs.append(read_reference(*reference))
-    if synthetic_models:
-        archs.append(synthetic(synthetic_models, profile, seed))
+    archs += [synthetic(n, profile, seed) for profile in profiles for n in synthetic_models]
     if not archs:
         raise SystemExit("nothing to replay: give --tables, --reference-* or --synthetic")
     rules = rules or {}

@@ -12,6 +12,7 @@ keeps the raw fraction of each cell.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,7 @@ from model_recycling.naming import model_id_from_safe_name
 from model_recycling.probing.selection import read_selection
 from model_recycling.records import read_record
 from model_recycling.settings import default
-from model_recycling.tables.coverage import counted_tasks, task_coverage
+from model_recycling.tables.coverage import counted_tasks, seeds_of, task_coverage
 from model_recycling.tables.outcomes import (
     PROBE_FAILED,
     PROBE_INVALID,
@@ -116,24 +117,32 @@ def complete_models(cells: pd.DataFrame, tasks, seeds) -> list:
 
 
 def baseline_table(cells: pd.DataFrame, base_id: str, tasks, seeds) -> pd.DataFrame:
-    """Mean and std over the seeds that finished, per task, plus 'avg': the mean of the task
-    means, and the std of the per-seed averages over the seeds that finished every task."""
+    """Mean, std, number and standard error of the mean over the seeds that finished, per task,
+    plus 'avg': the mean of the task means, with the std of the per-seed averages over the seeds
+    that finished every task and the standard error of the average (the task means' errors
+    combined: sqrt of the sum of squares / tasks). seeds: a list, or task -> its seeds."""
     if not tasks:  # no target counts: an average of nothing
-        empty = {"mean": [float("nan")], "std": [float("nan")], "n_seeds": [0]}
+        empty = {"mean": [math.nan], "std": [math.nan], "n_seeds": [0], "se": [math.nan]}
         return pd.DataFrame(empty, index=pd.Index(["avg"], name="task"))
-    base = _counted(cells[cells.model_id == base_id], tasks, seeds)
+    base = pd.concat([_counted(cells[cells.model_id == base_id], [t], seeds_of(seeds, t))
+                      for t in tasks])  # fmt: skip
     per_seed = base.pivot_table(index="seed", columns="task", values="score")
     per_seed = per_seed.reindex(columns=list(tasks)) * 100
     complete = per_seed.dropna()
-    if len(complete) == len(per_seed) and len(per_seed):
-        per_seed["avg"] = per_seed.mean(axis=1)
-    table = pd.DataFrame(
-        {"mean": per_seed.mean(), "std": per_seed.std(ddof=1), "n_seeds": per_seed.count()}
-    )
-    if "avg" not in table.index:  # some seed failed: its average would be of other tasks
-        averages = complete.mean(axis=1)
-        std = averages.std(ddof=1) if len(complete) > 1 else float("nan")
-        table.loc["avg"] = [table["mean"][list(tasks)].mean(), std, len(complete)]
+    counts = per_seed.count()
+    table = pd.DataFrame({
+        "mean": per_seed.mean(), "std": per_seed.std(ddof=1), "n_seeds": counts,
+        "se": per_seed.std(ddof=1) / counts.pow(0.5),
+    })  # fmt: skip
+    averages = complete.mean(axis=1)  # per seed that finished every task
+    every_seed = len(complete) == len(per_seed)  # else an average over seeds would mix tasks
+    table.loc["avg"] = [
+        averages.mean() if every_seed else table["mean"][list(tasks)].mean(),
+        averages.std(ddof=1) if len(complete) > 1 else math.nan,
+        len(complete),
+        math.sqrt((table["se"][list(tasks)] ** 2).sum(min_count=len(tasks))) / len(tasks),
+    ]
+    table["n_seeds"] = table["n_seeds"].astype(int)
     table.index.name = "task"
     return table
 
@@ -169,7 +178,7 @@ def gains_table(ranking: pd.DataFrame, baseline: pd.DataFrame, tasks) -> pd.Data
 
 def aggregate_architecture(
     arch_dir, base_id, targets, seeds, baseline_seeds, task_metas, probe_meta, revisions, out_dir,
-    listing=None, baseline_min_seeds=1,
+    listing=None, baseline_min_seeds=1, raced=None,
 ):  # fmt: skip
     """Write cells.csv, baseline.csv, ranking.csv, gains.csv, probes.csv, invalid.csv,
     tasks.csv (which targets count, coverage.py), proxies.csv (every proxy's score per probed
@@ -178,7 +187,10 @@ def aggregate_architecture(
     rows). Averages, rankings and gains rest on the targets that count.
 
     task_metas: task -> meta.json of the targets; probe_meta: the probe task's meta.json;
-    revisions: model id -> the revision the run uses now (candidates.tsv, and the base's)."""
+    revisions: model id -> the revision the run uses now (candidates.tsv, and the base's);
+    baseline_seeds: a list, or task -> its seeds (adaptive seeds); raced: with racing, the last
+    round's decisions (model id -> status, tasks, interval): a stopped candidate never ranks,
+    and racing.csv lists every raced one."""
     arch_dir, out_dir = Path(arch_dir), Path(out_dir)
     missing = set(targets) - set(task_metas)
     if missing:
@@ -193,24 +205,26 @@ def aggregate_architecture(
     )
     tasks = counted_tasks(coverage)
     baseline = baseline_table(cells, base_id, tasks, baseline_seeds)
-    tested = [m for m in complete_models(cells, tasks, seeds) if m != base_id] if tasks else []
+    stopped = {m for m, row in (raced or {}).items() if row["status"] == "stopped"}
+    tested = [m for m in complete_models(cells, tasks, seeds) if m not in {base_id, *stopped}]
+    tested = tested if tasks else []
     ranking = ranking_table(cells, tested, tasks, seeds, baseline, probes)
     gains = gains_table(ranking, baseline, tasks)
     invalid = invalid_records(cells, probe_rows)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    coverage.to_csv(out_dir / "tasks.csv", index=False)
-    cells.to_csv(out_dir / "cells.csv", index=False)
-    baseline.to_csv(out_dir / "baseline.csv")
-    ranking.to_csv(out_dir / "ranking.csv", index=False)
-    gains.to_csv(out_dir / "gains.csv")
-    probe_rows.to_csv(out_dir / "probes.csv", index=False)
-    invalid.to_csv(out_dir / "invalid.csv", index=False)
+    _write_tables(out_dir, {
+        "tasks": coverage, "cells": cells, "baseline": baseline, "ranking": ranking,
+        "gains": gains, "probes": probe_rows, "invalid": invalid,
+        **({"racing": racing_table(raced)} if raced is not None else {}),
+    })  # fmt: skip
     current = cells[cells.task.isin(tasks) & cells.seed.isin(seeds)]
-    tested_ids = set(ranking.model_id)
     refused = dict(zip(probe_rows.model_id, probe_rows.invalid, strict=True))
     refused = {model: reason for model, reason in refused.items() if reason}
-    outcomes = candidate_outcomes(*listing, current, tested_ids, refused) if listing else []
+    outcomes = (
+        candidate_outcomes(*listing, current, set(ranking.model_id), refused, raced, len(targets))
+        if listing
+        else []
+    )
     write_candidates_csv(out_dir / "candidates.csv", outcomes)
     # the valid records again, for every proxy's score (probes.csv keeps the linear probe's)
     records = {row.model_id: read_json(row.path) for row in valid_probes.itertuples()}
@@ -223,6 +237,26 @@ def aggregate_architecture(
     }  # fmt: skip
 
 
+def _write_tables(out_dir: Path, tables: dict) -> None:
+    """<name>.csv per table; baseline and gains keep their index (task, model_id)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(out_dir / f"{name}.csv", index=name in ("baseline", "gains"))
+
+
+def racing_table(raced: dict) -> pd.DataFrame:
+    """Every raced candidate: finished ones first, then stopped ones, the later stopped first;
+    by mean gain within each."""
+    table = pd.DataFrame(
+        [{"model_id": model, **row} for model, row in raced.items()],
+        columns=["model_id", "status", "tasks", "mean_gain", "low", "high"],
+    )
+    table["finished"] = table.status == "finished"
+    order = ["finished", "tasks", "mean_gain", "model_id"]
+    table = table.sort_values(order, ascending=[False, False, False, True])
+    return table.drop(columns="finished").reset_index(drop=True)
+
+
 def current_revisions(candidates, base_id: str, base_revision: str, base_dir: str) -> dict:
     """Model id -> the revision the run uses now: candidates.tsv's, and the base's as its cells
     get it ("auto": a local base's content hash, as finetuning/cell.py computes it)."""
@@ -231,21 +265,38 @@ def current_revisions(candidates, base_id: str, base_revision: str, base_dir: st
     return revisions
 
 
+def baseline_seeds_from_rounds(configured, rounds, tasks):
+    """The configured list of seeds, or with adaptive seeds {task: the seeds its rounds asked},
+    read from the tasks' final seeds files (each a copy of the task's last round)."""
+    if isinstance(configured, list):
+        return configured
+    seeds = {decision["task"]: decision["seeds"] for decision in map(read_json, rounds)}
+    missing = set(tasks) - set(seeds)
+    if missing:
+        raise ValueError(f"no final baseline seeds for tasks {sorted(missing)} in {rounds}")
+    return seeds
+
+
 def aggregate_job(
     arch_dir, base_id, base_revision, base_dir, settings, task_metas, probe_meta, candidates_tsv,
-    selection_tsv, out_dir,
+    selection_tsv, out_dir, baseline_rounds=(), racing=None,
 ) -> dict:  # fmt: skip
     """The aggregate rule: every table of one architecture, and counts.json (listed, excluded,
     probed, failed, selected, tested, invalid) that the pages read. task_metas and probe_meta:
     paths of meta.json files; settings: targets, seeds, baseline_seeds and, when the config
-    writes it, baseline_min_seeds (else the schema's default)."""
+    writes it, baseline_min_seeds (else the schema's default). baseline_rounds: with adaptive
+    seeds, the tasks' final seeds files (each names its seeds); racing: the last racing round's
+    file."""
     candidates = read_candidates(candidates_tsv)
     revisions = current_revisions(candidates, base_id, base_revision, base_dir)
     metas = {m["task"]: m for m in map(read_json, task_metas)}
+    targets = settings["targets"]
     tables = aggregate_architecture(
-        arch_dir, base_id, settings["targets"], settings["seeds"], settings["baseline_seeds"],
-        metas, read_json(probe_meta), revisions, out_dir, listing=(candidates_tsv, selection_tsv),
+        arch_dir, base_id, targets, settings["seeds"],
+        baseline_seeds_from_rounds(settings["baseline_seeds"], baseline_rounds, targets), metas,
+        read_json(probe_meta), revisions, out_dir, listing=(candidates_tsv, selection_tsv),
         baseline_min_seeds=settings.get("baseline_min_seeds", default("baseline_min_seeds")),
+        raced=read_json(racing)["decisions"] if racing else None,
     )  # fmt: skip
     selection = read_selection(selection_tsv)
     outcomes = outcome_counts(tables["outcomes"])

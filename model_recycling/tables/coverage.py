@@ -43,24 +43,30 @@ def seed_problems(cells: pd.DataFrame, arch_dir, model_id: str, task: str, seeds
     return lines
 
 
+def seeds_of(seeds, task) -> list:
+    """A task's baseline seeds: the list every task shares, or its own (adaptive seeds)."""
+    return seeds[task] if isinstance(seeds, dict) else seeds
+
+
 def task_coverage(
     task_metas: dict, cells: pd.DataFrame, base_id: str, tasks, baseline_seeds, min_seeds: int,
     arch_dir,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per target task: counted, failed (not prepared) or too few baseline seeds, the
     number of baseline seeds that finished, and the reason it is left out. min_seeds is capped
-    at the number of baseline seeds configured."""
-    needed = min(min_seeds, len(baseline_seeds))
+    at the number of the task's baseline seeds (baseline_seeds: a list, or task -> its seeds)."""
     rows = []
     for task in tasks:
         meta = task_metas[task]
-        problems = seed_problems(cells, arch_dir, base_id, task, baseline_seeds)
-        finished = len(baseline_seeds) - len(problems)
+        seeds = seeds_of(baseline_seeds, task)
+        needed = min(min_seeds, len(seeds))
+        problems = seed_problems(cells, arch_dir, base_id, task, seeds)
+        finished = len(seeds) - len(problems)
         if meta.get("status") == "failed":
             row = (FAILED, 0, f"not prepared: {meta['reason']}")
         elif finished < needed:
             reason = (
-                f"{finished} of {len(baseline_seeds)} baseline seeds finished, fewer than "
+                f"{finished} of {len(seeds)} baseline seeds finished, fewer than "
                 f"baseline_min_seeds {needed}; {problems[0]}"
             )
             row = (FEW_SEEDS, finished, reason)

@@ -24,10 +24,11 @@ SELECTED = "selected, cells pending"  # picked for finetuning, its cells not all
 NOT_SELECTED = "not selected"  # ranked by the probe, not picked
 CELLS_FAILED = "cells failed"  # a finetuning cell failed (its reason recorded)
 CELLS_INVALID = "cells invalid"  # a cell record was refused (validation.py)
+STOPPED = "stopped by racing"  # clearly behind the leader after some tasks (runtime/racing.py)
 PROBE_FAILED = "probe failed"
 PROBE_INVALID = "probe invalid"  # the probe record was refused, or is implausible
 EXCLUDED = "excluded at listing"
-RANKED = (TESTED, SELECTED, NOT_SELECTED, CELLS_FAILED, CELLS_INVALID)  # by the probe
+RANKED = (TESTED, SELECTED, NOT_SELECTED, CELLS_FAILED, CELLS_INVALID, STOPPED)  # by the probe
 OUTCOMES = (*RANKED, PROBE_FAILED, PROBE_INVALID, EXCLUDED)
 MEANING = {
     TESTED: "fully finetuned, every cell valid (linked to its page)",
@@ -35,6 +36,7 @@ MEANING = {
     NOT_SELECTED: "ranked by the probe, not chosen",
     CELLS_FAILED: "a finetuning cell failed",
     CELLS_INVALID: "a cell record was refused by the checks",
+    STOPPED: "racing stopped it, clearly behind the leader after the tasks it ran",
     PROBE_FAILED: "the probe failed",
     PROBE_INVALID: "the probe record was refused by the checks (or is implausible)",
     EXCLUDED: "excluded at listing",
@@ -52,8 +54,21 @@ def _probe_outcome(probe: dict | None, refused: str) -> tuple[str, str]:
     return "", ""
 
 
-def _cells_outcome(model_id: str, cells: pd.DataFrame, tested: set, probe: dict) -> tuple:
-    """(outcome, reasons) of a validly probed candidate, from its cells of the current tasks."""
+def stopped_reason(row: dict, n_tasks: int) -> str:
+    """'stopped after 4 of 36 tasks: mean gain -3.10, interval -5.02 to -1.18' (points)."""
+
+    def points(value):
+        return "undefined" if value is None else f"{value:.2f}"
+
+    return (
+        f"stopped after {row['tasks']} of {n_tasks} tasks: mean gain {points(row['mean_gain'])}, "
+        f"interval {points(row['low'])} to {points(row['high'])}"
+    )
+
+
+def _cells_outcome(model_id: str, cells: pd.DataFrame, tested: set, probe: dict, raced) -> tuple:
+    """(outcome, reasons) of a validly probed candidate, from its cells of the current tasks and,
+    with racing, the last round's decision (raced: model id -> its row, n_tasks)."""
     mine = cells[cells.model_id == model_id].sort_values(["task", "seed"])
     failed = [f"{c.task} seed {c.seed}: {c.reason}" for c in mine.itertuples()
               if c.status != "ok" and not c.invalid]  # fmt: skip
@@ -62,19 +77,25 @@ def _cells_outcome(model_id: str, cells: pd.DataFrame, tested: set, probe: dict)
         return CELLS_FAILED, failed + refused
     if refused:
         return CELLS_INVALID, refused
+    decisions, n_tasks = raced
+    if decisions.get(model_id, {}).get("status") == "stopped":
+        return STOPPED, [stopped_reason(decisions[model_id], n_tasks)]
     if model_id in tested:
         return TESTED, []
     return (SELECTED if finetuned(probe) else NOT_SELECTED), []
 
 
 def candidate_outcomes(
-    candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set, refused_probes=None
-) -> list:
+    candidates_tsv, selection_tsv, cells: pd.DataFrame, tested: set, refused_probes=None,
+    raced=None, n_targets=0,
+) -> list:  # fmt: skip
     """One row per listed model, in page order: probe ranking first, then the probes that failed
     or were refused, then exclusions. `outcome` is one of OUTCOMES; `sample` says "calibration"
     for a model finetuned as part of the calibration sample (not picked by the probe). cells:
     the current tasks and seeds ("invalid": the reason a record was refused, "" when valid);
-    refused_probes: model id -> why its probe record was refused (the tables' own check)."""
+    refused_probes: model id -> why its probe record was refused (the tables' own check);
+    raced: with racing, the last round's decisions (model id -> status, tasks, interval) over
+    the n_targets tasks."""
     selection = {row["model_id"]: row for row in read_selection(selection_tsv)}
     refused_probes = refused_probes or {}
     rows = []
@@ -90,7 +111,9 @@ def candidate_outcomes(
             also = "; its cells are all valid: it ranks" if candidate.model_id in tested else ""
             row.update(outcome=outcome, reason=reason + also)
         else:
-            outcome, reasons = _cells_outcome(candidate.model_id, cells, tested, probe)
+            outcome, reasons = _cells_outcome(
+                candidate.model_id, cells, tested, probe, (raced or {}, n_targets)
+            )
             row.update(
                 outcome=outcome,
                 sample="calibration" if probe.get("calibration") == "yes" else "",

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from model_recycling.runtime.cost import estimate
+from model_recycling.runtime.cost import estimate, report
 from tests.support.recorded_run import small_hub_config, write_recorded_run
 
 N_CANDIDATES = 4
@@ -40,3 +40,33 @@ def test_estimate_uses_this_runs_records_when_present(tmp_path):
     # another architecture without records still rests on the benchmark
     other = estimate(config, tmp_path, BENCH, SIZES)["architectures"]["bert-base-uncased"]
     assert "benchmark training" in other["basis"]["cells"][0]
+
+
+def test_the_estimate_shows_what_the_adaptive_rules_save(tmp_path):
+    config = small_hub_config()
+    config["targets"] = ["rte", "mnli"]
+    plain = estimate(config, tmp_path, BENCH, SIZES, assume_candidates=N_CANDIDATES)
+    assert all(not a["fewer_cells"] for a in plain["architectures"].values())
+    config["baseline_seeds"] = {"min": 3, "max": 20, "step": 3, "target_se": 1.0}
+    config["racing"] = {"first_round": 4, "round": 2, "z": 1.5, "seed": 0, "finite": True}
+    ruled = estimate(config, tmp_path, BENCH, SIZES, assume_candidates=N_CANDIDATES)
+    arch = ruled["architectures"]["roberta-base"]
+    fewer = arch["fewer_cells"]
+    assert fewer["baseline"]["full"] == 20 * 2 and fewer["baseline"]["least"] == 3 * 2
+    assert fewer["baseline"]["least"] <= fewer["baseline"]["expected"] <= 20 * 2
+    # two tasks: the first decision comes after the last one, so racing cannot save a cell
+    assert (
+        fewer["candidate"]["least"] == fewer["candidate"]["full"] == arch["jobs"]["candidate_cells"]
+    )
+    assert arch["jobs"]["baseline_cells"] == 40  # the most the rule can run
+    text = report(ruled)
+    assert "fewer cells (baseline_seeds as a rule, racing):" in text
+    assert "roberta-base baseline cells: full protocol 40" in text and "all: " in text
+    # with more tasks than the first round, racing can stop every candidate but the leader
+    config["targets"] = [f"t{i}" for i in range(6)]
+    sizes = {**SIZES, **{task: SIZES["rte"] for task in config["targets"]}}
+    six = estimate(config, tmp_path, BENCH, sizes, assume_candidates=N_CANDIDATES)
+    candidate = six["architectures"]["roberta-base"]["fewer_cells"]["candidate"]
+    calibration = config["calibration_k"] * 6
+    assert candidate["least"] == calibration + 6 + (config["top_k"] - 1) * 4
+    assert candidate["least"] <= candidate["expected"] <= candidate["full"]

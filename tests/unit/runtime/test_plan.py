@@ -157,3 +157,24 @@ def test_each_config_writes_its_own_results_folder():
     assert plan.listing_file(c, "hub") == "results/mine/architectures/hub/candidates.tsv"
     assert plan.baseline_cells(c, "local")[0].startswith("results/mine/architectures/local/cells/")
     assert plan.ledger(c) == "results/mine/downloads/ledger.json"
+
+
+def test_adaptive_seeds_and_racing_are_opt_in():
+    plain = config()
+    assert plan.adaptive_seeds(plain) is None and plan.racing(plain) is None
+    assert plan.first_baseline_seeds(plain) == [0, 1] == [*range(plan.most_baseline_seeds(plain))]
+    ruled = config(baseline_seeds={"min": 3, "max": 9}, racing={"first_round": 2})
+    assert plan.adaptive_seeds(ruled) == {"min": 3, "max": 9, "step": 3, "target_se": 1.0}
+    assert plan.first_baseline_seeds(ruled) == [0, 1, 2] and plan.most_baseline_seeds(ruled) == 9
+    # every task's first round is planned at once; the counts give the most it can run
+    assert len(plan.baseline_cells(ruled, "hub")) == 3 * 3
+    assert plan.job_counts(ruled, "hub", [HUB_ROW])["baseline_cells"] == 3 * 9
+    assert plan.racing(ruled) == {"first_round": 2, "round": 2, "z": 1.5, "seed": 0, "finite": True}
+    # a seeded order of the targets, the same whatever order the config lists them in
+    assert sorted(plan.race_order(ruled)) == ["t1", "t2", "t3"]
+    assert plan.race_order(config(targets=["t3", "t1", "t2"], racing={})) == plan.race_order(
+        config(racing={})
+    )
+    assert plan.race_points(ruled) == [2, 3]
+    assert plan.race_round_file(ruled, "hub", 1).endswith("hub/rounds/racing/round1.json")
+    assert plan.baseline_seeds_file(ruled, "hub", "t1").endswith("rounds/baseline/t1/seeds.json")

@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import json
 
 import pytest
 import yaml
@@ -64,3 +65,17 @@ def test_jobs_are_told_only_what_the_config_writes_of_newly_stated_defaults():
     )
     assert "parameter_tolerance" not in unwritten["architectures"]["a"]["source"]
     assert unwritten["finetune"] == {}
+
+
+def test_baseline_seeds_as_a_rule_gets_the_rules_defaults_as_validate_fills_them(tmp_path):
+    for written in ({"min": 4}, [0, 1, 2]):
+        arch = {"base_model": {"id": "b"}, "source": {"type": "hub"}}
+        config = {"architectures": {"a": arch}, "targets": ["t"], "baseline_seeds": written,
+                  "racing": {}}  # fmt: skip
+        validated = json.loads(json.dumps(config))
+        validate(validated, str(SCHEMA))
+        assert fill_defaults(config) == validated
+    assert validated["racing"] == {"first_round": 4, "round": 2, "z": 1.5, "seed": 0,
+                                   "finite": True}  # fmt: skip
+    ruled = fill_defaults({"baseline_seeds": {"min": 4}})["baseline_seeds"]
+    assert ruled == {"min": 4, "max": 20, "step": 3, "target_se": 1.0}

@@ -3,7 +3,18 @@
 import pandas as pd
 import pytest
 
-from tests.support.records import METAS, TASKS, aggregate, write_arch_dir, write_cell
+from model_recycling.listing.candidates import Candidate, write_candidates
+from model_recycling.tables.aggregate import aggregate_architecture
+from tests.support.records import (
+    METAS,
+    PROBE_META,
+    REVISIONS,
+    TASKS,
+    aggregate,
+    write_arch_dir,
+    write_cell,
+    write_selection_tsv,
+)
 
 
 @pytest.fixture
@@ -82,3 +93,53 @@ def test_a_task_that_could_not_be_prepared_is_left_out_with_its_reason(arch_dir,
     assert coverage.loc["t_reg", "reason"] == "not prepared: file x missing"
     # ranked on t_acc alone: half (no t_reg cell) is complete there, stale is not (old data)
     assert list(tables["ranking"].model_id) == ["half", "org/good", "bad"]
+
+
+def test_baseline_seeds_per_task_and_their_standard_errors(arch_dir, tmp_path):
+    """Adaptive seeds: each task's baseline over its own seeds; the standard error per task and
+    of the average (the tasks' combined)."""
+    write_cell(arch_dir, "base", "t_acc", 2, 0.70)  # a third seed on t_acc only
+    tables = aggregate_architecture(
+        arch_dir, "base", TASKS, [0], {"t_acc": [0, 1, 2], "t_reg": [0, 1]}, METAS, PROBE_META,
+        REVISIONS, tmp_path / "o",
+    )  # fmt: skip
+    baseline = tables["baseline"]
+    assert baseline.loc["t_acc", "mean"] == pytest.approx(60.0)  # 50, 60, 70
+    assert list(baseline.n_seeds) == [3, 2, 2]  # the average over the seeds every task has
+    assert baseline.loc["t_acc", "se"] == pytest.approx(10.0 / 3**0.5)
+    assert baseline.loc["t_reg", "se"] == pytest.approx(pd.Series([10.0, 30.0]).std() / 2**0.5)
+    combined = (baseline.loc["t_acc", "se"] ** 2 + baseline.loc["t_reg", "se"] ** 2) ** 0.5 / 2
+    assert baseline.loc["avg", "se"] == pytest.approx(combined)
+    assert baseline.loc["avg", "mean"] == pytest.approx((60.0 + 20.0) / 2)
+    assert list(tables["tasks"].baseline_seeds) == [3, 2]
+
+
+def test_a_candidate_stopped_by_racing_never_ranks_and_says_why(arch_dir, tmp_path):
+    write_candidates(arch_dir / "candidates.tsv",
+                     [Candidate(m, "rev-" + m, "local") for m in ("org/good", "bad")])  # fmt: skip
+    write_selection_tsv(
+        arch_dir / "selected.tsv", [("org/good", "yes", "no"), ("bad", "yes", "no")]
+    )
+    raced = {
+        "org/good": {
+            "status": "finished",
+            "tasks": 2,
+            "mean_gain": 17.5,
+            "low": 17.5,
+            "high": 17.5,
+        },
+        "bad": {"status": "stopped", "tasks": 1, "mean_gain": -10.0, "low": None, "high": None},
+    }  # fmt: skip; bad has every cell (an earlier run's), and still does not rank
+    tables = aggregate_architecture(
+        arch_dir, "base", TASKS, [0], [0, 1], METAS, PROBE_META, REVISIONS, tmp_path / "o",
+        listing=(arch_dir / "candidates.tsv", arch_dir / "selected.tsv"), raced=raced,
+    )  # fmt: skip
+    assert list(tables["ranking"].model_id) == ["org/good"]
+    outcomes = {row["model_id"]: row for row in tables["outcomes"]}
+    assert outcomes["bad"]["outcome"] == "stopped by racing"
+    assert outcomes["bad"]["reason"] == (
+        "stopped after 1 of 2 tasks: mean gain -10.00, interval undefined to undefined"
+    )
+    assert outcomes["org/good"]["outcome"] == "tested"
+    racing = pd.read_csv(tmp_path / "o" / "racing.csv")
+    assert list(racing.model_id) == ["org/good", "bad"] and list(racing.tasks) == [2, 1]
