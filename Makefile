@@ -83,11 +83,11 @@ restore:
 	PYTHONPATH=$(CURDIR) python3 scripts/restore.py $(ARCHIVE) $(DEST)
 
 # The README's screenshots: the demo's HTML site (run `make run` first) in headless Chromium,
-# checked like the micro run's (tests/test_browser.py).
+# checked like the micro run's (tests/system/test_browser.py).
 screenshots: $(VENV)/.installed
-	test -f results/site_html/index.html || { echo "no results/site_html: run 'make run' first"; exit 1; }
-	SCREENSHOTS_DIR=$(abspath docs/screenshots) SCREENSHOTS_SITE=$(abspath results/site_html) \
-		pytest -q -p no:xdist tests/test_browser.py
+	test -f results/demo/site_html/index.html || { echo "no results/demo/site_html: run 'make run' first"; exit 1; }
+	SCREENSHOTS_DIR=$(abspath docs/screenshots) SCREENSHOTS_SITE=$(abspath results/demo/site_html) \
+		pytest -q -p no:xdist tests/system/test_browser.py
 
 # What a run will cost before it runs: jobs, hours and download volume per stage, from this
 # run's own records where they exist, else benchmarks/results.json (README "What it costs").

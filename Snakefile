@@ -45,7 +45,7 @@ rule all:
         f"{RESULTS}/site_html",
         f"{RESULTS}/model_cards",
         # Every probe result and cell is a target too: Snakemake 9 does not notice a deleted
-        # file that only a rule behind a checkpoint asks for (tests/test_workflow.py checks).
+        # file that only a rule behind a checkpoint asks for (tests/workflow/test_workflow.py checks).
         lambda w: all_baseline_cells(),
         lambda w: all_candidate_results(),
 

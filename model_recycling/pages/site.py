@@ -72,7 +72,7 @@ def render_job(settings: dict, tables: dict, task_metas: list, out_dir, zoo_mode
 
 
 def gain_chart(gains: pd.Series, title: str, path: Path) -> None:
-    """The per-task gain chart, as SVG written directly (model_recycling/charts.py)."""
+    """The per-task gain chart, as SVG written directly (pages/charts.py)."""
     atomic_write_text(path, gain_chart_svg(gains, title), durable=False)
 
 

@@ -4,7 +4,7 @@ between two versions of code that compute the same thing); everything else must 
 for byte.
 
     python -m tests.support.run_digest RUN_FOLDER > tests/support/recorded/micro_run_digest.json
-records a run (the micro run of tests/workflow/test_same_results.py) after a change that is
+records a run (the micro run of tests/workflow/test_previous_results.py) after a change that is
 meant to change what the workflow produces."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The markdown site as HTML that opens from disk (model_recycling/html_site.py)."""
+"""The markdown site as HTML that opens from disk (model_recycling/pages/html.py)."""
 
 from model_recycling.pages.html import html_href, render_html_site
 
