@@ -1,8 +1,8 @@
 """probe.train_size: how much of the probe's training split does the ranking need? A zoo of tiny
 BERTs (the demo base and intermediates briefly finetuned on demo tasks, each with noise added at
 several scales so their scores spread) probed on the whole training split of an NLI-like demo
-task and on stratified subsamples (model_recycling/tasks/subsample.py). Per fraction: Spearman of the
-subsample's ranking against the full one, whether the top-5 changes, seconds per probe.
+task and on stratified subsamples (model_recycling/tasks/subsample.py). Per fraction: Spearman
+of the subsample's ranking against the full one, whether the top-5 changes, seconds per probe.
 Runs alone as `python -m benchmarks.probesize_bench` (or BENCH_STAGES=probesize make bench)."""
 
 from __future__ import annotations

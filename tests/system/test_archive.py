@@ -34,7 +34,9 @@ def test_archive_unpacks_and_dry_runs_elsewhere(tmp_path):
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         assert "Snakefile" in names and "test-config.yaml" in names
-        assert "model_recycling/finetuning/train.py" in names and "resources/tasks/demo.yaml" in names
+        assert (
+            "model_recycling/finetuning/train.py" in names and "resources/tasks/demo.yaml" in names
+        )
         elsewhere = tmp_path / "elsewhere"
         tar.extractall(elsewhere, filter="data")
     plan = planned_jobs(snakemake(elsewhere, elsewhere / "test-config.yaml", "-n"))

@@ -1,6 +1,7 @@
-"""A run archive (model_recycling/runtime/archive.py) of the micro run restores into a new folder and
-works there offline: the environment installs from its wheelhouse with no network, a dry run
-plans nothing and re-rendering gives the same pages byte for byte (README "Archived runs")."""
+"""A run archive (model_recycling/runtime/archive.py) of the micro run restores into a new
+folder and works there offline: the environment installs from its wheelhouse with no network, a
+dry run plans nothing and re-rendering gives the same pages byte for byte (README "Archived
+runs")."""
 
 import os
 import shutil

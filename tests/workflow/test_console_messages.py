@@ -24,24 +24,21 @@ def config_with(workdir, **arch) -> str:
     return path
 
 
-def test_a_base_path_typo_is_named_with_its_key(workdir):
-    (workdir / "models").mkdir()
-    path = config_with(workdir, base_model={"id": "b", "path": "modles/base"},
-                       source={"type": "local", "path": "models"})  # fmt: skip
-    result = snakemake(workdir, path, "-n", check=False)
-    assert result.returncode != 0
-    said = result.stdout + result.stderr
-    assert "config architectures.mine.base_model.path: modles/base is not a folder" in said
-
-
-def test_a_source_path_typo_is_named_with_its_key(workdir):
+@pytest.mark.parametrize(
+    "base_path, source_path, said",
+    [
+        ("modles/base", "models", "architectures.mine.base_model.path: modles/base"),
+        ("models/base", "modles", "architectures.mine.source.path: modles"),
+    ],
+    ids=["base", "source"],
+)
+def test_a_path_typo_is_named_with_its_key(workdir, base_path, source_path, said):
     (workdir / "models/base").mkdir(parents=True)
-    path = config_with(workdir, base_model={"id": "b", "path": "models/base"},
-                       source={"type": "local", "path": "modles"})  # fmt: skip
+    path = config_with(workdir, base_model={"id": "b", "path": base_path},
+                       source={"type": "local", "path": source_path})  # fmt: skip
     result = snakemake(workdir, path, "-n", check=False)
     assert result.returncode != 0
-    said = result.stdout + result.stderr
-    assert "config architectures.mine.source.path: modles is not a folder" in said
+    assert f"config {said} is not a folder" in result.stdout + result.stderr
 
 
 def test_an_empty_source_is_said_at_once(workdir):
