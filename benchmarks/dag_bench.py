@@ -1,7 +1,9 @@
 """Planning at scale: `snakemake -n` on configs/hub.yaml (six architectures,
-36 targets, 20 baseline seeds) with recorded listings of n candidates per architecture, every
-probe done and the top-k selected, so the plan holds every finetuning cell. Wall time and the
-peak resident memory of the snakemake process tree (psutil, polled every 50 ms).
+36 targets, 20 baseline seeds) with recorded listings of n candidates per architecture, in two
+states: every probe done and the top-k selected, so the plan holds every finetuning cell; and,
+at the target's size, a fresh listing (no probe run yet), so the plan holds every probe, the
+selections and the baseline cells. Wall time, CPU time and the peak resident memory of the
+snakemake process tree (psutil, polled every 50 ms).
 
 Alone: `python -m benchmarks.dag_bench` (sizes: BENCH_DAG_SIZES=500,1000,2000,4000)."""
 
@@ -77,20 +79,22 @@ def planned_total(output: str) -> int:
     return 0
 
 
-def dry_run(n: int, fetch: str = "probe") -> dict:
-    """fetch: downloads.fetch (probe, the default: no download job per candidate; host)."""
+def dry_run(n: int, fetch: str = "probe", probed: bool = True) -> dict:
+    """fetch: downloads.fetch (probe, the default: no download job per candidate; host).
+    probed: the probes and selections recorded, else a fresh listing."""
     config = hub_config()
     config["downloads"]["fetch"] = fetch
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         configfile = copy_workflow(workdir, config)
-        write_recorded_run(workdir, config, n)
+        write_recorded_run(workdir, config, n, probed=probed)
         snakemake = str(Path(sys.executable).parent / "snakemake")
         command = [snakemake, "-n", "--cores", "2", "--configfile", str(configfile)]
         result = run_measured(command, workdir)
     return {
         "candidates_per_arch": n,
         "fetch": fetch,
+        "probed": probed,
         "architectures": len(config["architectures"]),
         "planned_jobs": planned_total(result["output"]),
         "dag_dryrun_s": result["seconds"],
@@ -100,11 +104,11 @@ def dry_run(n: int, fetch: str = "probe") -> dict:
     }
 
 
-def repeated(n: int, fetch: str = "probe") -> dict:
+def repeated(n: int, fetch: str = "probe", probed: bool = True) -> dict:
     """At the target's size the dry run is repeated (BENCH_DAG_REPS, default 3): this machine's
     CPU seconds for the same dry run vary by 10-15% from run to run. Medians, with every run."""
     reps = int(os.environ.get("BENCH_DAG_REPS", 3)) if n == TARGET_AT else 1
-    runs = [dry_run(n, fetch) for _ in range(reps)]
+    runs = [dry_run(n, fetch, probed) for _ in range(reps)]
     keys = ("dag_dryrun_s", "dag_cpu_s", "dag_rss_mb")
     row = {**runs[0], **{k: statistics.median(r[k] for r in runs) for k in keys}}
     return {**row, "runs": [{k: r[k] for k in keys} for r in runs]}
@@ -112,9 +116,12 @@ def repeated(n: int, fetch: str = "probe") -> dict:
 
 def measure(ns: list | None = None) -> dict:
     rows = [repeated(n) for n in (ns or sizes())]
-    # downloads.fetch: host (compute nodes without network) at the target's size, for the record
-    host = [repeated(TARGET_AT, "host")] if TARGET_AT in (ns or sizes()) else []
-    for row in rows + host:
+    at_target = TARGET_AT in (ns or sizes())
+    # A fresh listing (the probes to plan) and downloads.fetch: host (compute nodes without
+    # network) at the target's size
+    fresh = [repeated(TARGET_AT, probed=False)] if at_target else []
+    host = [repeated(TARGET_AT, "host")] if at_target else []
+    for row in rows + fresh + host:
         print(
             f"  dag {row['candidates_per_arch']}/arch: {row['dag_dryrun_s']:.1f} s "
             f"({row['dag_cpu_s']:.1f} s CPU), "
@@ -127,6 +134,7 @@ def measure(ns: list | None = None) -> dict:
     growth = slopes[-1] / slopes[0] if len(slopes) > 1 and slopes[0] > 0 else None
     return {
         "sizes": rows,
+        "fresh": fresh,
         "host_fetch": host,
         "cpu_s_per_candidate": slopes,
         "growth_over_linear": growth,
@@ -150,19 +158,28 @@ def _slope(a: dict, b: dict) -> float:
 
 
 def table_rows(dag: dict) -> list:
+    target = f" (target <= {TARGET_S:.0f} s of CPU, <= {TARGET_MB:.0f} MB)"
     rows = []
     for row in dag["sizes"]:
-        target = ""
-        if row["candidates_per_arch"] == TARGET_AT:
-            target = f" (target <= {TARGET_S:.0f} s, <= {TARGET_MB:.0f} MB)"
         rows.append(
             (
                 f"dag_dryrun_s / dag_rss_mb, {row['candidates_per_arch']:,} candidates x "
-                f"{row['architectures']} architectures{target}",
+                f"{row['architectures']} architectures"
+                + (target if row["candidates_per_arch"] == TARGET_AT else ""),
                 f"{row['dag_dryrun_s']:.1f} s / {row['dag_rss_mb']:.0f} MB",
                 f"{row['dag_cpu_s']:.1f} s of CPU{_runs(row)}; "
                 f"`snakemake -n` on configs/hub.yaml, probes and selection recorded; "
                 f"{row['planned_jobs']} jobs planned",
+            )
+        )
+    for row in dag.get("fresh", []):
+        rows.append(
+            (
+                f"dag_dryrun_s / dag_rss_mb, {row['candidates_per_arch']:,} x "
+                f"{row['architectures']}, fresh listing{target}",
+                f"{row['dag_dryrun_s']:.1f} s / {row['dag_rss_mb']:.0f} MB",
+                f"{row['dag_cpu_s']:.1f} s of CPU{_runs(row)}; no probe run yet: every probe, "
+                f"the selections and the baseline cells planned; {row['planned_jobs']} jobs",
             )
         )
     for row in dag.get("host_fetch", []):

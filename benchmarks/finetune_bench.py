@@ -1,6 +1,9 @@
 """Item 5, finetune_speedup_vs_trainer: examples per second of our training loop against the HF
 Trainer on the same model, data, hyperparameters and epochs: with dynamic padding and
-length-grouped batches (the best a user would pick), and padded to max_length."""
+length-grouped batches (the best a user would pick), and padded to max_length. Measured at a
+real task's size (2,000 examples by default) and, interleaved with it, at a small one (192: the
+former default, where a few long batches and the Trainer's grouping, which needs 256 examples
+to group anything, weigh on the rate)."""
 
 from __future__ import annotations
 
@@ -101,55 +104,92 @@ def trainer(model_dir, task, hp, pad_to_max: bool):
     return run
 
 
+def trainer_padding(lengths: list, batch_size: int) -> float:
+    """Padding of the Trainer's group_by_length batches (its LengthGroupedSampler, one draw):
+    it sorts mega-batches of min(n // (4 x batch), 50) batches by length: below 8 batches'
+    worth of examples, one batch each, which groups nothing; from 200 batches' worth (6,400
+    examples at batch 32), 50 as ours."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    generator = torch.Generator().manual_seed(SEED)
+    order = list(LengthGroupedSampler(batch_size, lengths=lengths, generator=generator))
+    return padding_fraction(
+        [order[k : k + batch_size] for k in range(0, len(order), batch_size)], lengths
+    )
+
+
 def padding_at_scale(batch_size: int, sizes=(2000, 20000, 391702)) -> dict:
-    """Padding of one epoch's length-grouped batches on larger draws of the benchmark's length
-    distribution (no timing: the timed runs are small, and with few batches the last one spans
-    the whole long tail)."""
+    """Padding of one epoch's length-grouped batches, ours and the Trainer's, on larger draws of
+    the benchmark's length distribution (no timing)."""
     from benchmarks.synthetic import LOG_MEAN, LOG_SD
 
-    out = {}
+    out = {"ours": {}, "trainer": {}}
     for n in sizes:
         generator = torch.Generator().manual_seed(SEED)
         raw = torch.empty(n).log_normal_(LOG_MEAN, LOG_SD, generator=generator)
         lengths = [min(256, max(3, round(x)) + 2) for x in raw.tolist()]  # + [CLS], [SEP]
         batches = length_grouped_batches(lengths, batch_size, generator)
-        out[str(n)] = padding_fraction(batches, lengths)
+        out["ours"][str(n)] = padding_fraction(batches, lengths)
+        out["trainer"][str(n)] = trainer_padding(lengths, batch_size)
     return out
 
 
-def measure(model_dir, task, epochs: float, batch_size: int, repetitions: int, reference_reps):
+def paddings(model_dir, task, batch_size: int) -> dict:
+    """Untimed: padding of one epoch's batches, ours grouped, the Trainer's grouped, random."""
+    lengths = [len(f["input_ids"]) for f in encode(load_tokenizer(model_dir), task.train, 256)]
+    generator = torch.Generator().manual_seed(SEED)
+    order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(SEED))
+    random_batches = [b.tolist() for b in order.split(batch_size)]
+    return {
+        "examples": len(lengths),
+        "padding_fraction_grouped": padding_fraction(
+            length_grouped_batches(lengths, batch_size, generator), lengths
+        ),
+        "padding_fraction_trainer_grouped": trainer_padding(lengths, batch_size),
+        "padding_fraction_random": padding_fraction(random_batches, lengths),
+    }
+
+
+def measure(
+    model_dir, task, small_task, epochs: float, batch_size: int, repetitions, reference_reps
+):
+    """Ours and the Trainer at both sizes, the four interleaved; the references (our former
+    random batches, the Trainer padded to max_length) at the small size only, to keep the
+    command short."""
     hp = hyperparameters(epochs, batch_size)
     plain_hp = hyperparameters(epochs, batch_size, group_by_length=False)
     headline = interleaved(
         {
             "ours_grouped": ours(model_dir, task, hp),
             "trainer_grouped": trainer(model_dir, task, hp, pad_to_max=False),
+            "ours_grouped_small": ours(model_dir, small_task, hp),
+            "trainer_grouped_small": trainer(model_dir, small_task, hp, pad_to_max=False),
         },
         repetitions,
     )
     references = interleaved(
         {
-            "ours_random_batches": ours(model_dir, task, plain_hp),
-            "trainer_max_length": trainer(model_dir, task, hp, pad_to_max=True),
+            "ours_random_batches_small": ours(model_dir, small_task, plain_hp),
+            "trainer_max_length_small": trainer(model_dir, small_task, hp, pad_to_max=True),
         },
         reference_reps,
     )
     rates = {**headline, **references}
     med = {k: figure(v, "examples/s")["median"] for k, v in rates.items()}
-    lengths = [len(f["input_ids"]) for f in encode(load_tokenizer(model_dir), task.train, 256)]
-    generator = torch.Generator().manual_seed(SEED)
-    random_batches = [b.tolist() for b in torch.randperm(len(lengths)).split(batch_size)]
     return {
-        "examples": len(lengths),
+        **paddings(model_dir, task, batch_size),
         "epochs": epochs,
         "batch_size": batch_size,
         "examples_per_second": {k: figure(v, "examples/s") for k, v in rates.items()},
-        "padding_fraction_grouped": padding_fraction(
-            length_grouped_batches(lengths, batch_size, generator), lengths
-        ),
-        "padding_fraction_random": padding_fraction(random_batches, lengths),
         "padding_fraction_grouped_at_scale": padding_at_scale(batch_size),
         "finetune_speedup_vs_trainer": med["ours_grouped"] / med["trainer_grouped"],
-        "finetune_speedup_vs_trainer_max_length": med["ours_grouped"] / med["trainer_max_length"],
-        "speedup_over_random_batches": med["ours_grouped"] / med["ours_random_batches"],
+        "small": paddings(model_dir, small_task, batch_size),
+        "finetune_speedup_vs_trainer_small": med["ours_grouped_small"]
+        / med["trainer_grouped_small"],
+        "finetune_speedup_vs_trainer_max_length_small": (
+            med["ours_grouped_small"] / med["trainer_max_length_small"]
+        ),
+        "speedup_over_random_batches_small": (
+            med["ours_grouped_small"] / med["ours_random_batches_small"]
+        ),
     }

@@ -6,16 +6,14 @@ from __future__ import annotations
 import torch
 
 from benchmarks.timing import figure, interleaved, timed
-from model_recycling.models.batching import (
-    DEFAULT_BATCH_TOKENS,
-    length_sorted_batches,
-    padding_fraction,
-)
+from model_recycling.models.batching import length_sorted_batches, padding_fraction
 from model_recycling.models.loading import load_encoder, load_tokenizer
 from model_recycling.probing.probe import run_probe
+from model_recycling.settings import defaults
 from model_recycling.tasks.tokenized import encode
 
 CPU = torch.device("cpu")
+DEFAULT_BATCH_TOKENS = defaults("probe")["batch_tokens"]  # the schema's probe.batch_tokens
 BATCH_SIZE, MAX_LENGTH = 256, 256
 
 

@@ -19,7 +19,8 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """progress = Progress("train", total_steps); progress.step(examples) after each step."""
+    """progress = Progress("train", total_steps); progress.step(examples) after each step.
+    `extra` (the line's tail) may be a function, called only when a line is printed."""
 
     def __init__(self, what: str, total: int, every: int = 50, seconds: float = 10.0, out=None):
         self.what, self.total, self.every, self.seconds = what, total, every, seconds
@@ -27,7 +28,7 @@ class Progress:
         self.done = self.examples = 0
         self.started = self.last_line = time.perf_counter()
 
-    def step(self, examples: int, extra: str = "") -> None:
+    def step(self, examples: int, extra="") -> None:
         self.done += 1
         self.examples += examples
         now = time.perf_counter()
@@ -40,8 +41,9 @@ class Progress:
         if self.done and self.done != self.total:
             self._print(time.perf_counter(), extra, finished=True)
 
-    def _print(self, now: float, extra: str, finished: bool = False) -> None:
+    def _print(self, now: float, extra, finished: bool = False) -> None:
         self.last_line = now
+        extra = extra() if callable(extra) else extra
         print(self.line(now, extra, finished), file=self.out, flush=True)
 
     def line(self, now: float, extra: str = "", finished: bool = False) -> str:

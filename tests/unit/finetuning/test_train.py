@@ -236,6 +236,39 @@ def test_diverging_training_fails_at_the_step_it_diverges(tiny_zoo):
         train_once(tiny_zoo, hp=hp)
 
 
+def test_losses_are_read_in_one_go_and_the_first_non_finite_step_is_named():
+    from model_recycling.finetuning.train import Losses
+
+    losses = Losses()
+    for value in (0.5, 0.25):
+        losses.add(torch.tensor(value))
+    assert losses.latest() == 0.25 and losses.pending == []
+    assert losses.latest() == 0.25  # nothing new: the last value again
+    for value in (0.125, float("inf"), float("nan")):
+        losses.add(torch.tensor(value))
+    with pytest.raises(NonFiniteError, match=r"^non-finite training loss at step 4$"):
+        losses.latest()
+
+
+def test_a_divergence_between_reads_is_named_at_its_step(tiny_zoo, monkeypatch):
+    """Losses are read at dev evaluations and progress lines only: a loss that turns non-finite
+    between two reads still fails the run naming the step where it did."""
+    from model_recycling import progress
+    from model_recycling.finetuning import train
+
+    monkeypatch.setattr(progress.Progress, "step", lambda self, examples, extra="": None)
+    real_step = train.Optimization.train_step
+
+    def nan_at_step_5(self, *args):
+        self.calls = getattr(self, "calls", 0) + 1
+        loss = real_step(self, *args)
+        return loss * float("nan") if self.calls == 5 else loss
+
+    monkeypatch.setattr(train.Optimization, "train_step", nan_at_step_5)
+    with pytest.raises(NonFiniteError, match=r"^non-finite training loss at step 5$"):
+        train_once(tiny_zoo)  # the first read: the dev evaluation at step 12
+
+
 def test_non_finite_regression_outputs_are_no_score(tiny_zoo, tmp_path):
     from model_recycling.finetuning.outputs import ClassifierOutput
     from model_recycling.finetuning.train import evaluate

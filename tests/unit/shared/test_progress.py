@@ -27,3 +27,17 @@ def test_an_early_stop_gets_a_last_line_and_time_alone_triggers_one():
     lines = out.getvalue().splitlines()
     assert len(lines) == 3 and lines[-1].startswith("progress train: step 2/100")
     assert "ETA 0m00s, stopped early" in lines[-1]
+
+
+def test_a_function_for_the_tail_is_called_only_for_printed_lines():
+    out, calls = io.StringIO(), []
+
+    def tail():
+        calls.append(len(calls))
+        return f"loss {len(calls)}"
+
+    progress = Progress("train", total=7, every=3, seconds=3600, out=out)
+    for _ in range(7):
+        progress.step(16, tail)
+    assert len(calls) == 4  # steps 1, 3, 6 and 7
+    assert out.getvalue().splitlines()[-1].endswith("loss 4")
