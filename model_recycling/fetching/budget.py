@@ -40,9 +40,13 @@ def holds_weights(folder) -> bool:
     """Weights on disk, or a download in progress (huggingface_hub keeps its partial files under
     .cache/ of the local folder), and not deleted since."""
     folder = Path(folder)
-    if not folder.is_dir() or weights_deleted(folder):
+    # Another job may delete the folder while this one reads it: gone means no weights.
+    try:
+        if not folder.is_dir() or weights_deleted(folder):
+            return False
+        return bool(weight_paths(folder)) or (folder / ".cache").is_dir()
+    except FileNotFoundError:
         return False
-    return bool(weight_paths(folder)) or (folder / ".cache").is_dir()
 
 
 def in_force(entry: dict, now: float | None = None) -> bool:

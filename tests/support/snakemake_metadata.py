@@ -6,6 +6,7 @@ compares to decide whether a finished job must run again."""
 from __future__ import annotations
 
 import json
+import re
 from base64 import urlsafe_b64decode
 from pathlib import Path
 
@@ -45,3 +46,26 @@ def replace_deciding_fields(workdir: Path, recorded: dict) -> list:
         record.update(recorded[output])
         path.write_text(json.dumps(record))
     return missing
+
+
+CONTENT_REVISION = re.compile(r"content-[0-9a-f]{24}")
+
+
+def content_revisions(recorded: dict, current: dict) -> dict:
+    """Old -> new content revision of each local model (a hash of its files), matched by place
+    in the params of the outputs both runs made. The demo zoo's models are trained by the
+    workflow's own loop, so their files, and these hashes, change with its numerics."""
+    renamed = {}
+    for output in recorded.keys() & current.keys():
+        old, new = recorded[output].get("params") or [], current[output].get("params") or []
+        for before, after in zip(old, new, strict=False):
+            a, b = CONTENT_REVISION.search(str(before)), CONTENT_REVISION.search(str(after))
+            if a and b and a.group() != b.group():
+                renamed[a.group()] = b.group()
+    return renamed
+
+
+def with_revisions(recorded: dict, renamed: dict) -> dict:
+    """`recorded` with each old content revision replaced by its new one."""
+    text = CONTENT_REVISION.sub(lambda m: renamed.get(m.group(), m.group()), json.dumps(recorded))
+    return json.loads(text)

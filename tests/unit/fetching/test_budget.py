@@ -66,3 +66,17 @@ def test_reservations_of_dead_jobs_are_dropped_unless_their_weights_remain(tmp_p
     budget = DiskBudget(ledger, 10, poll_s=0.01)
     budget.reserve(tmp_path / "next", 10)  # the dead reservation does not make it wait
     assert set(json.loads(ledger.read_text())) == {str(tmp_path / "next")}
+
+
+def test_a_folder_deleted_while_the_ledger_is_read_holds_no_weights(tmp_path, monkeypatch):
+    import model_recycling.fetching.budget as budget_module
+
+    folder = tmp_path / "vanishing"
+    folder.mkdir()
+
+    def deleted_by_another_job(model_dir):
+        folder.rmdir()  # another probe finished and removed its scratch folder
+        return sorted(folder.iterdir())
+
+    monkeypatch.setattr(budget_module, "weight_paths", deleted_by_another_job)
+    assert not budget_module.holds_weights(folder)
