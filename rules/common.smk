@@ -351,7 +351,9 @@ def baseline_cells(arch):
     base, files = [plan.base_name(config, arch)], []
     for task in config["targets"]:
         files.append(plan.baseline_seeds_file(config, arch, task))
-        files += plan.cells(config, arch, base, [task], decided_baseline_seeds(arch, task))
+        files += plan.cells(
+            config, arch, base, [task], decided_baseline_seeds(arch, task)
+        )
     return files
 
 
