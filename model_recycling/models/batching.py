@@ -31,11 +31,17 @@ def length_grouped_batches(
     """Training batches of `batch_size` random examples with little padding: shuffle, sort
     within mega-batches of `group` batches by length, cut into batches, shuffle the batch order.
     Which examples meet in a batch follows length; the order of batches across the epoch stays
-    random (HF's group_by_length does the same). Seeded by `generator`: deterministic."""
+    random (HF's group_by_length does the same). A remainder under half a group joins the last
+    mega-batch: alone, its few batches would span the whole length range. Seeded by
+    `generator`: deterministic."""
     order = torch.randperm(len(lengths), generator=generator).tolist()
+    size = batch_size * group
+    starts = list(range(0, len(order), size))
+    if len(starts) > 1 and len(order) - starts[-1] < size / 2:
+        starts.pop()
     batches = []
-    for start in range(0, len(order), batch_size * group):
-        mega = sorted(order[start : start + batch_size * group], key=lambda i: lengths[i])
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        mega = sorted(order[start:end], key=lambda i: lengths[i])
         batches += [mega[k : k + batch_size] for k in range(0, len(mega), batch_size)]
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[k] for k in shuffled]

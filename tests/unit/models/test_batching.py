@@ -81,6 +81,15 @@ def test_length_grouped_batches_are_random_complete_and_less_padded():
     assert longest != sorted(longest) and longest != sorted(longest, reverse=True)
 
 
+def test_a_short_remainder_joins_the_last_mega_batch():
+    # Mega-batches of 2 batches of 4 (8 examples); 10 examples leave 2, under half a group: all
+    # 10 are sorted together, so each batch holds neighbouring lengths.
+    lengths = list(range(10))
+    for seed in range(5):
+        batches = length_grouped_batches(lengths, 4, torch.Generator().manual_seed(seed), group=2)
+        assert sorted(sorted(b) for b in batches) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
 def test_length_grouped_training_scores_like_random_batches(tiny_zoo):
     tokenizer = load_tokenizer(tiny_zoo / "base")
     task = load_prepared(tiny_zoo / "prepared" / "demo_topic")
