@@ -102,7 +102,7 @@ cost: $(VENV)/.installed
 # --reference-baseline for the reference site's published CSVs, --orders.
 SIMULATE_TABLES = $(wildcard results/demo/architectures/*/tables/cells.csv)
 simulate: $(VENV)/.installed
-	PYTHONPATH=$(CURDIR) python scripts/simulate.py --synthetic 5 100 --profile bert t5 \
+	PYTHONPATH=$(CURDIR) python scripts/simulate.py --synthetic 5 100 --profile bert t5 t5-v1_1 \
 		$(foreach t,$(SIMULATE_TABLES),--tables $(dir $(t))) $(ARGS)
 
 clean:

@@ -382,6 +382,14 @@ def baseline_rounds(arch, task):
         seeds = decision["seeds"]
 
 
+def baseline_round_rule(wildcards):
+    """What a baseline round applies: the config's seeds rule, at the architecture's
+    baseline_target_se where it sets one (others keep the params their rounds were made with)."""
+    target_se = plan.arch_config(config, wildcards.arch).get("baseline_target_se")
+    configured = RECORDED["baseline_seeds"]
+    return as_json({**configured, "target_se": target_se} if target_se else configured)
+
+
 def decided_baseline_seeds(arch, task):
     """The seeds of the rounds decided so far, from their files, never waiting: for the inputs
     that list every cell (a deleted cell is made again)."""

@@ -26,7 +26,7 @@ checkpoint baseline_round:
     conda:
         "../envs/workflow.yaml"
     params:
-        rule=as_json(RECORDED["baseline_seeds"]),
+        rule=baseline_round_rule,
         base_id=lambda w: base_id(w.arch),
         base_revision=lambda w: model_revision(w.arch, plan.base_name(config, w.arch)),
         base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),

@@ -4,7 +4,7 @@ computed): cells used, top-1 agreement, regret@k and the baseline's standard err
 
 import argparse
 
-from model_recycling.runtime.simulate import simulate_job
+from model_recycling.runtime.simulate import PROFILES, simulate_job
 
 SEED_RULE = {"min_seeds": "min", "max_seeds": "max", "step": "step", "target_se": "target_se"}
 RACE_RULE = {"first_round": "first_round", "round": "round", "z": "z"}
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--reference-baseline", help="the reference's baseline table (CSV)")
     parser.add_argument("--synthetic", type=int, nargs="*", default=[], metavar="N_MODELS",
                         help="synthetic data sets of N candidates each")  # fmt: skip
-    parser.add_argument("--profile", choices=["bert", "t5"], nargs="+", default=["bert"],
+    parser.add_argument("--profile", choices=sorted(PROFILES), nargs="+", default=["bert"],
                         help="the seed noise of the synthetic data: each profile")  # fmt: skip
     parser.add_argument("--orders", type=int, default=200, help="task orders replayed")
     parser.add_argument("--seed", type=int, default=0)

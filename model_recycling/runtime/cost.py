@@ -184,13 +184,21 @@ def estimate(config: dict, root: Path, bench: dict, sizes: dict, assume_candidat
     return {"architectures": archs}
 
 
+def noise_profile(base_id: str) -> str:
+    """The simulator's seed-noise profile a base's name suggests (t5-v1_1 is far noisier)."""
+    name = base_id.lower()
+    if "t5" not in name:
+        return "bert"
+    return "t5-v1_1" if "v1_1" in name else "t5"
+
+
 def fewer_cells(config: dict, arch: str, jobs: dict, per_cell: float) -> dict:
     """What the adaptive rules may save on one architecture, in cells and seconds: the full
     protocol's count (every seed the rule allows, every task for every selected candidate), the
     fewest and the most cells the rules can run, and what the simulator expects on synthetic
-    data with the reference's statistics (simulate.py; its 36 tasks, the seed noise of BERT or
-    T5 by the base's name; never below the fewest). {} without the rules."""
-    seeds, racing = plan.adaptive_seeds(config), plan.racing(config)
+    data with the reference's statistics (simulate.py; its 36 tasks, the seed noise of BERT,
+    T5 or T5 v1.1 by the base's name; never below the fewest). {} without the rules."""
+    seeds, racing = plan.adaptive_seeds(config, arch), plan.racing(config)
     if not seeds and not racing:
         return {}
     n_tasks, n_seeds, k = len(config["targets"]), len(config["seeds"]), plan.top_k(config, arch)
@@ -199,7 +207,7 @@ def fewer_cells(config: dict, arch: str, jobs: dict, per_cell: float) -> dict:
     calibration = jobs["candidate_cells"] - k * n_tasks * n_seeds  # never races
     first = min(racing["first_round"], n_tasks) if racing else n_tasks
     candidate_least = calibration + (n_tasks + (k - 1) * first) * n_seeds if k else calibration
-    profile = "t5" if "t5" in plan.base_id(config, arch).lower() else "bert"
+    profile = noise_profile(plan.base_id(config, arch))
     rules = {**FULL_PROTOCOL, **({"baseline_seeds": seeds} if seeds else {})}
     rules.update({"racing": racing} if racing else {})
     data = synthetic(max(k, 1), profile, n_seeds=most_seeds)

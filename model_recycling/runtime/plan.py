@@ -226,10 +226,14 @@ def baseline_cells(config: dict, arch: str) -> list:
 # --- adaptive baseline seeds and racing (runtime/racing.py decides, runtime/rounds.py records) ---
 
 
-def adaptive_seeds(config: dict) -> dict | None:
-    """The adaptive seeds rule when `baseline_seeds` is one, else None (a list of seeds)."""
+def adaptive_seeds(config: dict, arch: str | None = None) -> dict | None:
+    """The adaptive seeds rule when `baseline_seeds` is one, else None (a list of seeds); with
+    `arch`, at that architecture's baseline_target_se where it sets one."""
     seeds = config["baseline_seeds"]
-    return baseline_rule(seeds) if isinstance(seeds, dict) else None
+    if not isinstance(seeds, dict):
+        return None
+    target_se = arch_config(config, arch).get("baseline_target_se") if arch else None
+    return baseline_rule({**seeds, "target_se": target_se} if target_se else seeds)
 
 
 def first_baseline_seeds(config: dict) -> list:

@@ -2,7 +2,8 @@
 cells"): adaptive baseline seeds stop where a task's baseline mean is sure enough and add seeds
 where it is not; racing stops a planted, clearly worse candidate (a copy of a finetuned model with
 every weight zeroed, so it learns nothing) early and keeps the best; a run killed in the middle
-of a round resumes to the same decisions, cells, tables and pages."""
+of a round resumes to the same decisions, cells, tables and pages; an architecture's own
+baseline_target_se reaches its rounds."""
 
 import json
 import os
@@ -21,6 +22,7 @@ from tests.support.workflow import (
     copy_workflow,
     load_config,
     make_run_command,
+    planned_jobs,
     snakemake,
     write_config,
 )
@@ -181,3 +183,17 @@ def test_a_kill_in_the_middle_of_a_round_resumes_to_the_same_results(fewer, tmp_
     mine, straight = digest(fork), digest(workdir)
     assert sorted(mine) == sorted(straight)
     assert [name for name in straight if mine[name] != straight[name]] == []
+
+
+def test_an_architecture_own_target_se_reaches_its_baseline_rounds(fewer, tmp_path):
+    workdir, configfile = fewer
+    fork = tmp_path / "fork"
+    shutil.copytree(workdir, fork, symlinks=True)
+    assert planned_jobs(snakemake(fork, fork / configfile.name, "-n")) == {}
+    config = load_config(fork / configfile.name)
+    config["architectures"]["demo-bert"]["baseline_target_se"] = 50.0
+    loosened = write_config(fork, config, "loosened.yaml")
+    result = snakemake(fork, loosened, "-n", "-p")
+    # every task's first round is decided again, under the architecture's target
+    assert planned_jobs(result)["baseline_round"] == len(TARGETS), result.stdout[-3000:]
+    assert '\\"target_se\\": 50.0' in result.stdout or '"target_se": 50.0' in result.stdout

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from model_recycling.runtime.cost import estimate, report
+from model_recycling.runtime.cost import estimate, noise_profile, report
 from tests.support.recorded_run import small_hub_config, write_recorded_run
 
 N_CANDIDATES = 4
@@ -70,3 +70,9 @@ def test_the_estimate_shows_what_the_adaptive_rules_save(tmp_path):
     calibration = config["calibration_k"] * 6
     assert candidate["least"] == calibration + 6 + (config["top_k"] - 1) * 4
     assert candidate["least"] <= candidate["expected"] <= candidate["full"]
+
+
+def test_the_simulated_noise_follows_the_base_family():
+    assert noise_profile("roberta-base") == "bert"
+    assert noise_profile("google-t5/t5-base") == "t5"
+    assert noise_profile("google/t5-v1_1-base") == "t5-v1_1"

@@ -178,3 +178,15 @@ def test_adaptive_seeds_and_racing_are_opt_in():
     assert plan.race_points(ruled) == [2, 3]
     assert plan.race_round_file(ruled, "hub", 1).endswith("hub/rounds/racing/round1.json")
     assert plan.baseline_seeds_file(ruled, "hub", "t1").endswith("rounds/baseline/t1/seeds.json")
+
+
+def test_an_architecture_may_set_its_own_baseline_target_se():
+    ruled = config(baseline_seeds={"min": 3, "max": 9})
+    ruled["architectures"]["local"]["baseline_target_se"] = 4.0
+    assert plan.adaptive_seeds(ruled, "local")["target_se"] == 4.0
+    assert (
+        plan.adaptive_seeds(ruled, "hub")["target_se"]
+        == 1.0
+        == plan.adaptive_seeds(ruled)["target_se"]
+    )
+    assert plan.adaptive_seeds(config(), "local") is None  # a list of seeds: no rule to loosen
