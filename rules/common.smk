@@ -384,7 +384,7 @@ def baseline_rounds(arch, task):
 
 def baseline_round_rule(wildcards):
     """What a baseline round applies: the config's seeds rule, at the architecture's
-    baseline_target_se where it sets one (others keep the params their rounds were made with)."""
+    baseline_target_se where it sets one (others keep their rounds' params)."""
     target_se = plan.arch_config(config, wildcards.arch).get("baseline_target_se")
     configured = RECORDED["baseline_seeds"]
     return as_json({**configured, "target_se": target_se} if target_se else configured)
