@@ -368,24 +368,36 @@ def candidate_cells(arch):
 # --- adaptive baseline seeds and racing: one checkpoint per round (rules/rounds.smk) ---------
 
 
-def baseline_rounds(arch, task):
-    """(the seeds the task's baseline has been asked for, the round files so far). Each round's
-    decision names the seeds it wants; the last says no more. Waits on the next round (a
-    checkpoint), so only the rule of one task's final seeds asks."""
+def _walk_baseline_rounds(round_file):
+    """(the seeds a task's baseline has been asked for, the round files read). Each round's
+    decision names the seeds it wants; the last says no more. round_file(n): round n's file, or
+    None where the walk stops before it."""
     seeds, files = plan.first_baseline_seeds(config), []
-    while True:
-        round_ = checkpoints.baseline_round.get(arch=arch, task=task, round=len(files))
-        files.append(round_.output[0])
-        decision = read_json(files[-1])
+    for round_ in itertools.count():
+        path = round_file(round_)
+        if path is None:
+            return seeds, files
+        files.append(path)
+        decision = read_json(path)
         if not decision["more"]:
             return seeds, files
         seeds = decision["seeds"]
 
 
+def baseline_rounds(arch, task):
+    """Every round of the task's baseline: waits on the next round (a checkpoint), so only the
+    rule of one task's final seeds asks."""
+
+    def round_file(n):
+        return checkpoints.baseline_round.get(arch=arch, task=task, round=n).output[0]
+
+    return _walk_baseline_rounds(round_file)
+
+
 def baseline_round_rule(wildcards):
     """What a baseline round applies: the config's seeds rule, at the architecture's
     baseline_target_se where it sets one (others keep their rounds' params)."""
-    target_se = plan.arch_config(config, wildcards.arch).get("baseline_target_se")
+    target_se = plan.baseline_target_se(config, wildcards.arch)
     configured = RECORDED["baseline_seeds"]
     return as_json({**configured, "target_se": target_se} if target_se else configured)
 
@@ -393,15 +405,12 @@ def baseline_round_rule(wildcards):
 def decided_baseline_seeds(arch, task):
     """The seeds of the rounds decided so far, from their files, never waiting: for the inputs
     that list every cell (a deleted cell is made again)."""
-    seeds = plan.first_baseline_seeds(config)
-    for round_ in itertools.count():
-        path = plan.baseline_round_file(config, arch, task, round_)
-        if not os.path.exists(path):
-            return seeds
-        decision = read_json(path)
-        if not decision["more"]:
-            return seeds
-        seeds = decision["seeds"]
+
+    def round_file(n):
+        path = plan.baseline_round_file(config, arch, task, n)
+        return path if os.path.exists(path) else None
+
+    return _walk_baseline_rounds(round_file)[0]
 
 
 def baseline_round_seeds(arch, task, round_):

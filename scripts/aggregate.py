@@ -4,15 +4,13 @@ invalid records, every candidate's outcome)."""
 import argparse
 import json
 
-from model_recycling.tables.aggregate import aggregate_job
+from model_recycling.tables.aggregate import add_base_arguments, aggregate_job
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--arch-dir", required=True)
-    parser.add_argument("--base-id", required=True)
-    parser.add_argument("--base-revision", required=True, help="'auto': the folder's hash")
-    parser.add_argument("--base-dir", required=True)
+    add_base_arguments(parser)
     parser.add_argument("--settings", type=json.loads, required=True, help="targets and seeds")
     parser.add_argument("--task-metas", nargs="+", required=True)
     parser.add_argument("--probe-meta", required=True)

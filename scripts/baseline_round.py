@@ -4,6 +4,7 @@ import argparse
 import json
 
 from model_recycling.runtime.rounds import baseline_round_job
+from model_recycling.tables.aggregate import add_base_arguments
 
 
 def main() -> None:
@@ -11,9 +12,7 @@ def main() -> None:
     parser.add_argument("--task-meta", required=True)
     parser.add_argument("--cells", nargs="+", required=True, help="the round's baseline cells")
     parser.add_argument("--rule", type=json.loads, required=True, help="the baseline_seeds rule")
-    parser.add_argument("--base-id", required=True)
-    parser.add_argument("--base-revision", required=True, help="'auto': the folder's hash")
-    parser.add_argument("--base-dir", required=True)
+    add_base_arguments(parser)
     parser.add_argument("--round", type=int, required=True)
     parser.add_argument("--out", required=True)
     a = parser.parse_args()

@@ -4,14 +4,13 @@ import argparse
 import json
 
 from model_recycling.runtime.rounds import race_round_job
+from model_recycling.tables.aggregate import add_base_arguments
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--arch-dir", required=True)
-    parser.add_argument("--base-id", required=True)
-    parser.add_argument("--base-revision", required=True, help="'auto': the folder's hash")
-    parser.add_argument("--base-dir", required=True)
+    add_base_arguments(parser)
     parser.add_argument("--settings", type=json.loads, required=True,
                         help="targets, seeds, baseline_seeds, racing")  # fmt: skip
     parser.add_argument("--baseline-rounds", nargs="*", default=[],

@@ -118,10 +118,10 @@ def _from_cache(model_id: str, revision: str, sibling, dest_dir: Path) -> bool:
     cached = try_to_load_from_cache(model_id, sibling.rfilename, revision=revision)
     if not isinstance(cached, str):
         return False
-    data = Path(cached).read_bytes() if not sibling.lfs else None
     if sibling.lfs:
         matches = file_sha256(cached) == sibling.lfs.sha256
     else:
+        data = Path(cached).read_bytes()
         matches = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == sibling.blob_id
     if not matches:
         return False

@@ -232,8 +232,13 @@ def adaptive_seeds(config: dict, arch: str | None = None) -> dict | None:
     seeds = config["baseline_seeds"]
     if not isinstance(seeds, dict):
         return None
-    target_se = arch_config(config, arch).get("baseline_target_se") if arch else None
+    target_se = baseline_target_se(config, arch) if arch else None
     return baseline_rule({**seeds, "target_se": target_se} if target_se else seeds)
+
+
+def baseline_target_se(config: dict, arch: str) -> float | None:
+    """The architecture's own target_se for the adaptive seeds rule, when it sets one."""
+    return arch_config(config, arch).get("baseline_target_se")
 
 
 def first_baseline_seeds(config: dict) -> list:

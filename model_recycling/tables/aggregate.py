@@ -257,6 +257,14 @@ def racing_table(raced: dict) -> pd.DataFrame:
     return table.drop(columns="finished").reset_index(drop=True)
 
 
+def add_base_arguments(parser) -> None:
+    """The command-line options that name the base whose cells count (current_revisions reads
+    them): --base-id, --base-revision, --base-dir."""
+    parser.add_argument("--base-id", required=True)
+    parser.add_argument("--base-revision", required=True, help="'auto': the folder's hash")
+    parser.add_argument("--base-dir", required=True)
+
+
 def current_revisions(candidates, base_id: str, base_revision: str, base_dir: str) -> dict:
     """Model id -> the revision the run uses now: candidates.tsv's, and the base's as its cells
     get it ("auto": a local base's content hash, as finetuning/cell.py computes it)."""

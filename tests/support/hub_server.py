@@ -153,15 +153,7 @@ def weight_bytes(filename: str, spec: dict) -> bytes:
 
 
 def safetensors_count(content: bytes) -> int:
-    header = json.loads(content[8 : 8 + int.from_bytes(content[:8], "little")])
-    total = 0
-    for name, tensor in header.items():
-        if name != "__metadata__":
-            numel = 1
-            for dim in tensor["shape"]:
-                numel *= dim
-            total += numel
-    return total
+    return sum(safetensors_parameters(content).values())
 
 
 def safetensors_parameters(content: bytes) -> dict:
