@@ -96,13 +96,15 @@ cost: $(VENV)/.installed
 	PYTHONPATH=$(CURDIR) python scripts/cost.py --configfile $(CONFIG) $(ARGS)
 
 # Would adaptive baseline seeds and racing have given the full protocol's answer, and for how
-# many cells (README "Fewer cells")? Replays both on synthetic data with the reference's seed
-# noise (BERT-like and T5-like, 5 and 100 candidates) and on the tables of the demo's run, where
-# there is one. ARGS: the rules' settings (--target-se 2, --z 2, ...), --reference-models and
-# --reference-baseline for the reference site's published CSVs, --orders.
+# many cells (README "Fewer cells")? Replays both, as the pipeline runs them (top 5 and top 20 by
+# probe, 1,000 task orders), on the reference's published results of roberta-base and t5-base
+# (the repository's copy, tests/data/published/) and on the demo's tables where `make run` made
+# them, at each family's recommended settings. ARGS: --published DIR (every pair of published
+# files in DIR), --reference-models T --reference-baseline B (one pair), the rules' settings
+# (--target-se 2, --confidence 0.9, --epsilon 0.5, --no-racing, ...), --synthetic 5 100.
 SIMULATE_TABLES = $(wildcard results/demo/architectures/*/tables/cells.csv)
 simulate: $(VENV)/.installed
-	PYTHONPATH=$(CURDIR) python scripts/simulate.py --synthetic 5 100 --profile bert t5 t5-v1_1 \
+	PYTHONPATH=$(CURDIR) python scripts/simulate.py --published tests/data/published \
 		$(foreach t,$(SIMULATE_TABLES),--tables $(dir $(t))) $(ARGS)
 
 clean:

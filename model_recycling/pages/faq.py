@@ -77,9 +77,11 @@ def _racing_note(settings: dict) -> str:
     return (
         f", unless racing stops them: the selected candidates run the tasks in one seeded order "
         f"(seed {rule['seed']}); after {rule['first_round']} tasks and then every "
-        f"{rule['round']}, a candidate whose interval of mean gain ({rule['z']} standard errors "
-        "each side) lies below the leader's is stopped and never ranked (the calibration "
-        "sample runs every task)"
+        f"{rule['round']}, each is compared with the leader on the tasks both ran: one clearly "
+        "behind is stopped, and once every one is within "
+        f"{rule['epsilon']} points of the leader only the leader goes on (the chance of stopping "
+        f"the best is at most {1 - rule['confidence']:.2g}); a stopped candidate is never ranked "
+        "(the calibration sample runs every task)"
     )
 
 

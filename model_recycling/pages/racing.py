@@ -8,6 +8,7 @@ import pandas as pd
 
 from model_recycling.pages.escaping import link, text
 from model_recycling.pages.markdown import arch_page_front_matter, fmt, gain_page_path, md_table
+from model_recycling.tables.outcomes import WHY
 
 
 def racing_page_path(arch: str) -> str:
@@ -21,14 +22,15 @@ def racing_line(arch: str, racing: pd.DataFrame | None) -> str:
     stopped = int((racing.status == "stopped").sum())
     return (
         f"\nRacing: {stopped} of {len(racing)} selected candidate"
-        f"{'s' if len(racing) != 1 else ''} stopped early, clearly behind the leader; they are "
-        f"not ranked: {link('racing', racing_page_path(arch))}.\n"
+        f"{'s' if len(racing) != 1 else ''} stopped early, behind the leader or within epsilon "
+        f"of it; they are not ranked: {link('racing', racing_page_path(arch))}.\n"
     )
 
 
 def _status(row, n_tasks: int) -> str:
     if row.status == "stopped":
-        return f"stopped after {row.tasks} of {n_tasks} tasks"
+        why = f" ({WHY[row.why]})" if getattr(row, "why", "") in WHY else ""
+        return f"stopped after {row.tasks} of {n_tasks} tasks{why}"
     return "finished every task" if row.status == "finished" else f"racing ({row.tasks} tasks)"
 
 
@@ -45,8 +47,9 @@ def racing_page(arch: str, base_id: str, racing: pd.DataFrame, n_tasks: int, tes
     return (
         arch_page_front_matter(arch, f"{arch} racing", 6) + f"# {text(arch)}: racing\n\n"
         f"Base model: {text(base_id)}. The selected candidates ran the target tasks in one seeded "
-        "order; after each round the rule stopped those whose interval of mean gain over the "
-        'baseline lay entirely below the leader\'s (the README, "Fewer cells"). A stopped '
+        "order; after each round the rule compared each with the leader on the tasks both ran "
+        "and stopped those clearly behind it, and, once every one was within epsilon of the "
+        'leader, all but the leader (the README, "Fewer cells"). A stopped '
         "candidate's figures are over the tasks it ran, not the full protocol's average, so it "
         "is never ranked. Mean gain and interval in points (x100).\n\n"
         + md_table(["model", "status", "mean gain", "interval"], rows, "llrr")

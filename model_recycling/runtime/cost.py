@@ -20,7 +20,7 @@ import yaml
 
 from model_recycling.listing.candidates import read_candidates, usable_candidates
 from model_recycling.runtime import plan
-from model_recycling.runtime.simulate import FULL_PROTOCOL, replay, synthetic
+from model_recycling.runtime.simulate import FULL_PROTOCOL, reference_data, replay
 from model_recycling.settings import SCHEMA
 
 REPO = SCHEMA.parents[1]
@@ -184,20 +184,13 @@ def estimate(config: dict, root: Path, bench: dict, sizes: dict, assume_candidat
     return {"architectures": archs}
 
 
-def noise_profile(base_id: str) -> str:
-    """The simulator's seed-noise profile a base's name suggests (t5-v1_1 is far noisier)."""
-    name = base_id.lower()
-    if "t5" not in name:
-        return "bert"
-    return "t5-v1_1" if "v1_1" in name else "t5"
-
-
 def fewer_cells(config: dict, arch: str, jobs: dict, per_cell: float) -> dict:
     """What the adaptive rules may save on one architecture, in cells and seconds: the full
     protocol's count (every seed the rule allows, every task for every selected candidate), the
-    fewest and the most cells the rules can run, and what the simulator expects on synthetic
-    data with the reference's statistics (simulate.py; its 36 tasks, the seed noise of BERT,
-    T5 or T5 v1.1 by the base's name; never below the fewest). {} without the rules."""
+    fewest and the most cells the rules can run, and what the simulator expects on the
+    reference's published results of the base's family (simulate.reference_data: roberta-base
+    for BERT-likes, t5-base for T5; synthetic T5 v1.1-like data, which it did not publish here;
+    never below the fewest). {} without the rules."""
     seeds, racing = plan.adaptive_seeds(config, arch), plan.racing(config)
     if not seeds and not racing:
         return {}
@@ -207,13 +200,11 @@ def fewer_cells(config: dict, arch: str, jobs: dict, per_cell: float) -> dict:
     calibration = jobs["candidate_cells"] - k * n_tasks * n_seeds  # never races
     first = min(racing["first_round"], n_tasks) if racing else n_tasks
     candidate_least = calibration + (n_tasks + (k - 1) * first) * n_seeds if k else calibration
-    profile = noise_profile(plan.base_id(config, arch))
-    rules = {**FULL_PROTOCOL, **({"baseline_seeds": seeds} if seeds else {})}
-    rules.update({"racing": racing} if racing else {})
-    data = synthetic(max(k, 1), profile, n_seeds=most_seeds)
-    expected = replay(data, rules, orders=20)  # fractions of its full protocol's cells
+    data = reference_data(plan.base_id(config, arch))
+    rules = {"baseline_seeds": seeds or FULL_PROTOCOL["baseline_seeds"], "racing": racing}
+    expected = replay(data, rules, max(k, 1), orders=100)  # fractions of the full protocol's
     return {
-        "profile": profile,
+        "data": data.name,
         "seconds_per_cell": per_cell / n_tasks,
         "baseline": {
             "full": most_seeds * n_tasks, "least": least_seeds * n_tasks,
@@ -244,8 +235,7 @@ def _fewer_cells_lines(archs: dict, speedup: float) -> list:
                 f"{_hours((full - expected) * hours).strip()} h)"
             )
         lines.append(
-            f"    expected: the simulator on synthetic {f['profile'].upper()}-like data (36 tasks;"
-            " `make simulate`)"
+            f"    expected: the simulator replaying {f['data']} (its 36 tasks; `make simulate`)"
         )
     if not lines:
         return []

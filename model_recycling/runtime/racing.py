@@ -4,15 +4,23 @@ needs on each task, and which candidates are still worth finetuning on more task
 Two rules, both pure functions of the scores so far (points x100 of the task's metric), so that
 the workflow can ask them again after every finished cell and always get the same answer:
 
-- Adaptive baseline seeds (config `baseline_seeds` as a mapping): a task gets `min` seeds, then
-  `step` more while the standard error of its baseline mean is above `target_se`, never more
-  than `max`. Most tasks have a seed std well under a point and stop at `min`; the few small,
-  noisy tasks get more seeds, up to `max`.
+- Adaptive baseline seeds (config `baseline_seeds` as a mapping): a task gets `min` seeds that
+  succeed, then `step` more while the standard error of its baseline mean is above `target_se`,
+  never more than `max`.
 - Racing (config `racing`): every candidate takes the tasks in one seeded order; after the first
-  `first_round` tasks and then every `round` tasks, a candidate whose interval of mean gain over
-  the baseline lies entirely below the leader's is stopped. The candidate that finishes every
-  task with the highest average is the answer the full protocol would have given, unless the
-  rule stopped it, which a wide `z` makes rare.
+  `first_round` tasks and then every `round` tasks, each candidate is compared with the leader
+  on the tasks both ran (paired per-task differences, so that what every model finds easy or
+  hard cancels out). A candidate whose upper confidence bound on its advantage over the leader
+  is below 0 is stopped (clearly behind); once every candidate's bound is below `epsilon`, the
+  race ends and only the leader runs the remaining tasks (the rest are within `epsilon` of it).
+
+The error is controlled: each bound is a one-sided Student t bound (t quantiles with the tasks'
+degrees of freedom, not z, since a decision rests on few tasks) on the mean over the task order's
+finite population, at level (1 - confidence) / (decisions x (candidates - 1)): by the union bound
+over every decision and every pair the best candidate is part of, the chance that the race stops
+the best, or ends more than `epsilon` below it, is at most 1 - confidence. The task order is
+drawn at random, so the tasks seen so far are a random sample of the tasks to come, which is
+what the bound assumes. `make simulate` measures the rate on the reference's published results.
 
 Scores that failed are None or NaN: they count as run (a rule never waits for them) but not in
 any mean or spread.
@@ -20,6 +28,7 @@ any mean or spread.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -29,14 +38,11 @@ import numpy as np
 from model_recycling.settings import defaults
 
 # The defaults of both rules are in schemas/config.schema.yaml (adaptive_seeds, racing); why
-# those values: 3 seeds give every task a spread (2 degrees of freedom) and leave most tasks (seed
-# std under 1.7 points) at 3 instead of 20 seeds; a task gets 3 more while its mean is unsure by
-# more than a point, a tenth of the gains worth reporting on a task and under a one-seed
-# candidate's own noise there; 20 is the published protocol's count. Racing decides first after
-# 4 tasks, dropping the candidates far behind before they cost much, then every 2 tasks; z = 1.5
-# on each side asks the two intervals to be apart, about 2.1 standard errors of the difference
-# when both are alike, so a candidate tied with the leader is stopped at one decision with a
-# chance near 2%. The simulator's figures for them: BENCHMARKS.md, "Fewer cells".
+# those values: 3 seeds give every task a spread (2 degrees of freedom); 20 is the published
+# protocol's count. Racing decides first after 8 tasks (a bound from fewer tasks is too wide to
+# stop anyone at the union bound's level) and then every 4, few decisions so that each gets a
+# larger share of the error; epsilon 0.2 points of average is the target's regret. The
+# simulator's figures for them on the reference's results: BENCHMARKS.md, "Fewer cells".
 
 Gains = Mapping[str, Mapping[str, float | None]]  # {model: {task: gain over the baseline mean}}
 
@@ -53,14 +59,16 @@ def baseline_rule(config: Mapping | None = None) -> dict:
 
 def racing_rule(config: Mapping | None = None) -> dict:
     """The racing rule: `config` over the schema's defaults, checked. `first_round`: tasks
-    before the first decision; `round`: tasks between decisions; `z`: interval half-width in
-    standard errors (inf: never stop anyone); `seed`: the task order; `finite`: the standard
-    error is that of the mean over the tasks still to come (finite population correction),
-    since the answer to reproduce is the average over exactly these tasks, not over tasks in
-    general."""
+    before the first decision; `round`: tasks between decisions; `confidence`: the chance that
+    the race never stops the best candidate nor ends more than `epsilon` points below it;
+    `epsilon`: the indifference zone, in points of average; `seed`: the task order; `finite`:
+    the standard error of a mean over the tasks still to come (finite population correction),
+    since the answer to reproduce is the average over exactly these tasks."""
     rule = {**defaults("racing"), **(config or {})}
-    if rule["first_round"] < 2 or rule["round"] < 1 or not rule["z"] > 0:
-        raise ValueError(f"racing: need first_round >= 2, round >= 1, z > 0: {rule}")
+    if rule["first_round"] < 2 or rule["round"] < 1:
+        raise ValueError(f"racing: need first_round >= 2, round >= 1: {rule}")
+    if not 0 < rule["confidence"] <= 1 or rule["epsilon"] < 0:
+        raise ValueError(f"racing: need 0 < confidence <= 1, epsilon >= 0: {rule}")
     return rule
 
 
@@ -97,11 +105,11 @@ def baseline_seeds_needed(
     """The seeds (0, 1, ...) one task's baseline must have, given the scores of those finished
     so far (a mapping seed -> score, or a list in seed order; None or NaN for a failed cell).
 
-    Start with `min` seeds; once all of them finished, add `step` more if the task's standard
-    error is above `target_se`, never beyond `max`. A failed seed counts as run, so the rule
-    ends; when no seed so far succeeded it adds none (more would fail alike: a task that cannot
-    be trained, left out of the tables with its reason). Only the seeds asked for so far are
-    read, so the answer depends on nothing else."""
+    Start with `min` seeds; once all of them finished, add as many as failed until `min`
+    succeeded, then `step` more while the task's standard error is above `target_se`, never
+    beyond `max`. When no seed so far succeeded the rule adds none (more would fail alike: a task
+    that cannot be trained, left out of the tables with its reason). Only the seeds asked for so
+    far are read, so the answer depends on nothing else."""
     rule = baseline_rule(rule)
     scores = scores_by_seed
     if isinstance(scores, Sequence):
@@ -109,9 +117,15 @@ def baseline_seeds_needed(
     n = rule["min"]
     while n < rule["max"] and all(seed in scores for seed in range(n)):
         so_far = [scores[seed] for seed in range(n)]
-        if not len(_valid(so_far)) or task_se(so_far) <= rule["target_se"]:
+        succeeded = len(_valid(so_far))
+        if not succeeded:
             break
-        n = min(n + rule["step"], rule["max"])
+        if succeeded < rule["min"]:
+            n = min(n + rule["min"] - succeeded, rule["max"])
+        elif task_se(so_far) <= rule["target_se"]:
+            break
+        else:
+            n = min(n + rule["step"], rule["max"])
     return list(range(n))
 
 
@@ -133,19 +147,123 @@ def checkpoints(n_tasks: int, rule: Mapping | None = None) -> list[int]:
     return [*points, n_tasks] if n_tasks else []
 
 
-def _interval(matrix: np.ndarray, n_total: int, rule: Mapping):
-    """(mean, standard error) per row of gains (NaN: failed, left out). SE: std (n - 1) of the
-    row's gains / sqrt(n), times sqrt(1 - n / n_total) with `finite`; inf below two gains."""
-    valid = ~np.isnan(matrix)
-    count = valid.sum(axis=1)
-    filled = np.where(valid, matrix, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=1) / count
-        squares = np.where(valid, (matrix - mean[:, None]) ** 2, 0.0).sum(axis=1)
-        se = np.sqrt(squares / (count - 1) / count)
-    if rule["finite"]:
-        se = se * np.sqrt(np.clip(1 - count / n_total, 0.0, 1.0))
-    return mean, np.where(count >= 2, se, np.inf)
+@functools.cache
+def t_quantile(p: float, df: int) -> float:
+    """The p quantile (p >= 0.5) of Student's t with `df` >= 1 degrees of freedom: bisection on
+    its distribution function, exact for whole degrees of freedom (Abramowitz and Stegun
+    26.7.3-4)."""
+    if p >= 1:
+        return math.inf
+    low, high = 0.0, 1.0
+    while _t_cdf(high, df) < p:
+        low, high = high, high * 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if _t_cdf(middle, df) < p else (low, middle)
+    return (low + high) / 2
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for t >= 0."""
+    theta = math.atan(t / math.sqrt(df))
+    cos2, term = math.cos(theta) ** 2, 1.0
+    if df % 2:  # odd: A = 2/pi (theta + sin cos (1 + 2/3 cos^2 + 2.4/3.5 cos^4 + ...))
+        total = 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= cos2 * 2 * k / (2 * k + 1)
+            total += term
+        both = 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+    else:  # even: A = sin (1 + 1/2 cos^2 + 1.3/2.4 cos^4 + ...)
+        total = 1.0
+        for k in range(1, df // 2):
+            term *= cos2 * (2 * k - 1) / (2 * k)
+            total += term
+        both = math.sin(theta) * total
+    return 0.5 + both / 2
+
+
+def bound_level(n_tasks: int, n_candidates: int, rule: Mapping) -> float:
+    """The one-sided level of each bound: 1 - confidence shared by every decision before the
+    last and every pair that includes the best candidate (the union bound)."""
+    decisions = max(1, len(checkpoints(n_tasks, rule)) - 1)
+    return (1 - rule["confidence"]) / (decisions * max(1, n_candidates - 1))
+
+
+def _standard_error(values: np.ndarray, n_total: int, finite: bool) -> float:
+    """Of the mean of `values` (NaN: failed, left out) as a sample of n_total; inf below two."""
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return math.inf
+    se = values.std(ddof=1) / math.sqrt(len(values))
+    return se * math.sqrt(max(0.0, 1 - len(values) / n_total)) if finite else se
+
+
+def _bound(values: np.ndarray, n_total: int, level: float, finite: bool) -> tuple:
+    """(mean, half-width) of a one-sided bound at `level` on the mean of `values` (NaN left
+    out); the half-width is inf below two values and 0 when nothing is left to come."""
+    valid = values[~np.isnan(values)]
+    if not len(valid):
+        return math.nan, math.inf
+    se = _standard_error(valid, n_total, finite)
+    if level <= 0:  # confidence 1: no bound excludes anything
+        return float(valid.mean()), math.inf
+    if se == 0 or not math.isfinite(se):
+        return float(valid.mean()), float(se)
+    return float(valid.mean()), float(t_quantile(1 - level, len(valid) - 1) * se)
+
+
+def _row(status: str, tasks: int, gains: np.ndarray, n_total: int, level: float, rule) -> dict:
+    mean, width = _bound(gains, n_total, level, rule["finite"])
+    return {"status": status, "tasks": tasks, "mean_gain": mean, "low": mean - width,
+            "high": mean + width}  # fmt: skip
+
+
+def _decide(matrix, models, racing, point, rule, level) -> tuple[dict, list]:
+    """One decision after `point` tasks, on the rows `racing` of the gains matrix (models x
+    tasks in order): ({model: row} for those rows, the rows still racing). Each candidate's
+    row adds `behind_by` (the leader's mean minus its own, over the tasks both ran) and `upper`
+    (the bound on how much better than the leader it can be); a stopped one says why."""
+    n_total, last = matrix.shape[1], point == matrix.shape[1]
+    seen = matrix[:, :point]
+    means = [_key(_nanmean(seen[row])) for row in racing]
+    lead = racing[min(range(len(racing)), key=lambda i: (-means[i], models[racing[i]]))]
+    rows, upper = {}, {}
+    for row in racing:
+        rows[models[row]] = _row("racing", point, seen[row], n_total, level, rule)
+        if row != lead:
+            behind, width = _bound(seen[lead] - seen[row], n_total, level, rule["finite"])
+            upper[row] = width - behind if not math.isnan(behind) else math.inf
+            rows[models[row]].update(behind_by=behind, upper=upper[row])
+    if last:
+        for row in racing:
+            rows[models[row]]["status"] = "finished"
+        return rows, []
+    behind = {row for row, bound in upper.items() if bound < 0}
+    others = set(upper) - behind
+    tied = others if all(upper[row] < rule["epsilon"] for row in others) else set()
+    for row, why in [*((r, "behind") for r in behind), *((r, "within epsilon") for r in tied)]:
+        rows[models[row]].update(status="stopped", why=why)
+    return rows, [row for row in racing if row not in behind | tied]
+
+
+def _replay(gains, order, rule) -> tuple[dict, int | None]:
+    """(decisions, the checkpoint the still-racing candidates work towards, None when none)."""
+    models, done, out = sorted(gains), _done(gains, order), {}
+    matrix = np.array([[_nan(gains[m].get(t)) for t in order] for m in models], dtype=float)
+    matrix = matrix.reshape(len(models), len(order))
+    level = bound_level(len(order), len(models), rule)
+    racing = list(range(len(models)))
+    for point in checkpoints(len(order), rule):
+        if not racing:
+            break
+        if any(done[models[i]] < point for i in racing):
+            for i in racing:
+                n = done[models[i]]
+                out[models[i]] = _row("racing", n, matrix[i, :n], len(order), level, rule)
+            return out, point
+        rows, racing = _decide(matrix, models, racing, point, rule, level)
+        out.update(rows)
+    return out, None
 
 
 def _done(gains: Mapping[str, Mapping[str, float]], order: Sequence[str]) -> dict[str, int]:
@@ -159,70 +277,20 @@ def _done(gains: Mapping[str, Mapping[str, float]], order: Sequence[str]) -> dic
     return done
 
 
-def _width(z: float, se):
-    """z standard errors; 0 when the SE is 0, even for z = inf (no more tasks to come)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(np.asarray(se) == 0, 0.0, z * np.asarray(se))
-
-
-def _row(status: str, tasks: int, mean: float, se: float, z: float) -> dict:
-    width = float(_width(z, se))
-    return {"status": status, "tasks": tasks, "mean_gain": float(mean),
-            "low": float(mean) - width, "high": float(mean) + width}  # fmt: skip
-
-
-def _decide(matrix, models, racing, point, rule) -> tuple[dict, list]:
-    """One decision after `point` tasks, on the rows `racing` of the gains matrix (models x
-    tasks in order): ({model: row} for those rows, the rows still racing)."""
-    z, last = rule["z"], point == matrix.shape[1]
-    mean, se = _interval(matrix[racing, :point], matrix.shape[1], rule)
-    lead = min(range(len(racing)), key=lambda i: (-_key(mean[i]), models[racing[i]]))
-    width = _width(z, se)
-    floor = mean[lead] - width[lead]
-    rows, keep = {}, []
-    for i, row in enumerate(racing):
-        stop = not last and bool(mean[i] + width[i] < floor)
-        status = "finished" if last else "stopped" if stop else "racing"
-        rows[models[row]] = _row(status, point, mean[i], se[i], z)
-        if status == "racing":
-            keep.append(row)
-    return rows, keep
-
-
-def _replay(gains, order, rule) -> tuple[dict, int | None]:
-    """(decisions, the checkpoint the still-racing candidates work towards, None when none)."""
-    models, done, out = sorted(gains), _done(gains, order), {}
-    matrix = np.array([[_nan(gains[m].get(t)) for t in order] for m in models], dtype=float)
-    matrix = matrix.reshape(len(models), len(order))
-    racing = list(range(len(models)))
-    for point in checkpoints(len(order), rule):
-        if not racing:
-            break
-        if any(done[models[i]] < point for i in racing):
-            for i in racing:
-                n = done[models[i]]
-                mean, se = _interval(matrix[i : i + 1, :n], len(order), rule)
-                out[models[i]] = _row("racing", n, mean[0], se[0], rule["z"])
-            return out, point
-        rows, racing = _decide(matrix, models, racing, point, rule)
-        out.update(rows)
-    return out, None
-
-
 def racing_decisions(
     gains: Gains, order: Sequence[str], rule: Mapping | None = None
 ) -> dict[str, dict]:
     """Replay the racing rule on the results so far: {model: {"status": "racing" | "stopped" |
     "finished", "tasks": tasks of the order it ran (or has, while racing), "mean_gain", "low",
-    "high": its interval at that point}}.
+    "high": its mean gain and the bound's interval at that point; for all but the leader
+    "behind_by" and "upper" (see _decide); for a stopped one "why": "behind" or "within
+    epsilon"}}.
 
     gains: {model: {task: score minus the baseline's mean on that task}}, points; None or NaN for
     a failed cell (run, but left out). A decision is taken once every racing candidate has the
-    first tasks of the order up to that checkpoint: the leader is the highest mean gain (ties:
-    the smaller model id); a candidate whose mean + z SE is below the leader's mean - z SE is
-    stopped. The SE is the std of the candidate's per-task gains / sqrt(tasks) (finite
-    correction with `finite`), without the baseline's error: the baseline is the same for every
-    candidate, so it moves all means together and cannot change who is ahead."""
+    first tasks of the order up to that checkpoint. The leader is the highest mean gain (ties:
+    the smaller model id). The comparisons use the differences of gains, task by task: the
+    baseline cancels out of them, so its precision cannot change who is stopped."""
     return _replay(gains, list(order), racing_rule(rule))[0]
 
 
@@ -256,6 +324,11 @@ def racing_ranking(decisions: Mapping[str, Mapping]) -> list[str]:
 
 def _nan(value) -> float:
     return math.nan if value is None else float(value)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    valid = values[~np.isnan(values)]
+    return float(valid.mean()) if len(valid) else math.nan
 
 
 def _key(mean: float) -> float:

@@ -249,8 +249,9 @@ def racing_table(raced: dict) -> pd.DataFrame:
     by mean gain within each."""
     table = pd.DataFrame(
         [{"model_id": model, **row} for model, row in raced.items()],
-        columns=["model_id", "status", "tasks", "mean_gain", "low", "high"],
+        columns=["model_id", "status", "tasks", "mean_gain", "low", "high", "why"],
     )
+    table["why"] = table.why.astype(object).fillna("")
     table["finished"] = table.status == "finished"
     order = ["finished", "tasks", "mean_gain", "model_id"]
     table = table.sort_values(order, ascending=[False, False, False, True])

@@ -24,7 +24,7 @@ SELECTED = "selected, cells pending"  # picked for finetuning, its cells not all
 NOT_SELECTED = "not selected"  # ranked by the probe, not picked
 CELLS_FAILED = "cells failed"  # a finetuning cell failed (its reason recorded)
 CELLS_INVALID = "cells invalid"  # a cell record was refused (validation.py)
-STOPPED = "stopped by racing"  # clearly behind the leader after some tasks (runtime/racing.py)
+STOPPED = "stopped by racing"  # behind the leader, or within epsilon of it (runtime/racing.py)
 PROBE_FAILED = "probe failed"
 PROBE_INVALID = "probe invalid"  # the probe record was refused, or is implausible
 EXCLUDED = "excluded at listing"
@@ -36,11 +36,14 @@ MEANING = {
     NOT_SELECTED: "ranked by the probe, not chosen",
     CELLS_FAILED: "a finetuning cell failed",
     CELLS_INVALID: "a cell record was refused by the checks",
-    STOPPED: "racing stopped it, clearly behind the leader after the tasks it ran",
+    STOPPED: "racing stopped it: clearly behind the leader, or within epsilon of it at the end",
     PROBE_FAILED: "the probe failed",
     PROBE_INVALID: "the probe record was refused by the checks (or is implausible)",
     EXCLUDED: "excluded at listing",
 }
+
+
+WHY = {"behind": "behind the leader", "within epsilon": "within epsilon of the leader"}
 
 
 def _probe_outcome(probe: dict | None, refused: str) -> tuple[str, str]:
@@ -55,7 +58,8 @@ def _probe_outcome(probe: dict | None, refused: str) -> tuple[str, str]:
 
 
 def stopped_reason(row: dict, n_tasks: int) -> str:
-    """'stopped after 4 of 36 tasks: mean gain -3.10, interval -5.02 to -1.18' (points)."""
+    """'stopped after 8 of 36 tasks: mean gain -3.10, interval -5.02 to -1.18; behind the
+    leader' (points; the last part: why, where the round recorded it)."""
 
     def points(value):
         return "undefined" if value is None else f"{value:.2f}"
@@ -63,6 +67,7 @@ def stopped_reason(row: dict, n_tasks: int) -> str:
     return (
         f"stopped after {row['tasks']} of {n_tasks} tasks: mean gain {points(row['mean_gain'])}, "
         f"interval {points(row['low'])} to {points(row['high'])}"
+        + (f"; {WHY[row['why']]}" if row.get("why") in WHY else "")
     )
 
 

@@ -30,7 +30,9 @@ from tests.support.workflow import (
 ARCH = "results/architectures/demo-bert"
 TARGETS = ["demo_topic", "demo_same_topic", "demo_stance", "src_sentiment", "src_nli"]
 SEEDS_RULE = {"min": 2, "max": 4, "step": 1, "target_se": 1.0}
-RACING = {"first_round": 2, "round": 1}
+# five tasks: at the default confidence (0.95 over every decision and pair) no bound from four
+# tasks is narrow enough to stop anyone; at 0.5 the planted candidate is clearly behind early
+RACING = {"first_round": 2, "round": 1, "confidence": 0.5}
 CANDIDATES = ["topic-tuned", "sentiment-tuned", "nli-tuned"]
 PLANTED = "zeroed"
 
@@ -117,6 +119,7 @@ def test_racing_stops_the_planted_candidate_early_and_keeps_the_best(fewer):
     assert last["racing"] == [] and last["after_tasks"] == len(TARGETS)
     planted = last["decisions"][PLANTED]
     assert planted["status"] == "stopped" and planted["tasks"] < len(TARGETS)
+    assert planted["why"] == "behind" and planted["upper"] < 0
     # it ran only the tasks before it was stopped: the cells racing saved were never made
     ran = sorted(p.parent.name for p in (workdir / ARCH / "cells" / PLANTED).glob("*/seed0.json"))
     assert ran == sorted(last["order"][: planted["tasks"]])
@@ -132,8 +135,8 @@ def test_racing_stops_the_planted_candidate_early_and_keeps_the_best(fewer):
     )
     site = workdir / "results/site"
     assert (
-        f"| {PLANTED} | stopped after {planted['tasks']} of {len(TARGETS)} tasks |"
-        in (site / "demo-bert_racing.md").read_text()
+        f"| {PLANTED} | stopped after {planted['tasks']} of {len(TARGETS)} tasks "
+        "(behind the leader) |" in (site / "demo-bert_racing.md").read_text()
     )
     assert "[racing](demo-bert_racing.md)" in (site / "demo-bert_table.md").read_text()
     assert f"[{PLANTED}]" not in (site / "demo-bert_full_ranking.md").read_text()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from model_recycling.runtime.cost import estimate, noise_profile, report
+from model_recycling.runtime.cost import estimate, report
 from tests.support.recorded_run import small_hub_config, write_recorded_run
 
 N_CANDIDATES = 4
@@ -48,7 +48,7 @@ def test_the_estimate_shows_what_the_adaptive_rules_save(tmp_path):
     plain = estimate(config, tmp_path, BENCH, SIZES, assume_candidates=N_CANDIDATES)
     assert all(not a["fewer_cells"] for a in plain["architectures"].values())
     config["baseline_seeds"] = {"min": 3, "max": 20, "step": 3, "target_se": 1.0}
-    config["racing"] = {"first_round": 4, "round": 2, "z": 1.5, "seed": 0, "finite": True}
+    config["racing"] = {"first_round": 4, "round": 2}
     ruled = estimate(config, tmp_path, BENCH, SIZES, assume_candidates=N_CANDIDATES)
     arch = ruled["architectures"]["roberta-base"]
     fewer = arch["fewer_cells"]
@@ -70,9 +70,3 @@ def test_the_estimate_shows_what_the_adaptive_rules_save(tmp_path):
     calibration = config["calibration_k"] * 6
     assert candidate["least"] == calibration + 6 + (config["top_k"] - 1) * 4
     assert candidate["least"] <= candidate["expected"] <= candidate["full"]
-
-
-def test_the_simulated_noise_follows_the_base_family():
-    assert noise_profile("roberta-base") == "bert"
-    assert noise_profile("google-t5/t5-base") == "t5"
-    assert noise_profile("google/t5-v1_1-base") == "t5-v1_1"

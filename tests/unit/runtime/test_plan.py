@@ -169,7 +169,8 @@ def test_adaptive_seeds_and_racing_are_opt_in():
     # every task's first round is planned at once; the counts give the most it can run
     assert len(plan.baseline_cells(ruled, "hub")) == 3 * 3
     assert plan.job_counts(ruled, "hub", [HUB_ROW])["baseline_cells"] == 3 * 9
-    assert plan.racing(ruled) == {"first_round": 2, "round": 2, "z": 1.5, "seed": 0, "finite": True}
+    assert plan.racing(ruled) == {"first_round": 2, "round": 4, "confidence": 0.95,
+                                  "epsilon": 0.2, "seed": 0, "finite": True}  # fmt: skip
     # a seeded order of the targets, the same whatever order the config lists them in
     assert sorted(plan.race_order(ruled)) == ["t1", "t2", "t3"]
     assert plan.race_order(config(targets=["t3", "t1", "t2"], racing={})) == plan.race_order(

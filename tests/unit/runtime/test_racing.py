@@ -1,6 +1,7 @@
 """Adaptive baseline seeds and racing (model_recycling/runtime/racing.py): seeds are added only
-where a task's baseline is unsure, never beyond max; racing drops a clearly worse candidate early
-and keeps the best; everything is deterministic."""
+where a task's baseline is unsure or a seed failed, never beyond max; racing drops a clearly
+worse candidate early, keeps the best, ends once the rest are within epsilon, and its t bounds
+are exact; everything is deterministic."""
 
 import math
 import random
@@ -18,6 +19,7 @@ from model_recycling.runtime.racing import (
     racing_decisions,
     racing_ranking,
     racing_rule,
+    t_quantile,
     task_order,
     task_se,
 )
@@ -74,6 +76,13 @@ def test_max_is_never_exceeded_and_failed_seeds_end_the_rule():
     assert baseline_seeds_needed([70.0, None, None, 50.0, None, 90.0] * 5, RULE)[-1] == 11
 
 
+def test_a_failed_seed_is_replaced_until_min_seeds_succeeded():
+    # one of the first three failed: one more seed, and then the target decides as usual
+    assert baseline_seeds_needed([70.0, None, 70.1], RULE) == [0, 1, 2, 3]
+    assert baseline_seeds_needed([70.0, None, 70.1, 70.2], RULE) == [0, 1, 2, 3]
+    assert baseline_seeds_needed([70.0, None, None, 70.2, None], RULE) == list(range(6))
+
+
 def test_rules_reject_impossible_settings():
     with pytest.raises(ValueError):
         baseline_rule({"min": 5, "max": 3})
@@ -81,7 +90,19 @@ def test_rules_reject_impossible_settings():
         baseline_rule({"target_se": 0})
     with pytest.raises(ValueError):
         racing_rule({"round": 0})
-    assert racing_rule({"z": 3})["first_round"] == racing_rule()["first_round"]
+    with pytest.raises(ValueError):
+        racing_rule({"confidence": 0})
+    with pytest.raises(ValueError):
+        racing_rule({"epsilon": -1})
+    assert racing_rule({"epsilon": 0.5})["first_round"] == racing_rule()["first_round"]
+
+
+def test_t_quantiles_match_the_tables():
+    # Student t quantiles as published (two-sided 95%, one-sided 95%, 99.5%, 99.9%)
+    for p, df, value in [(0.975, 10, 2.228139), (0.95, 3, 2.353363), (0.995, 1, 63.656741),
+                         (0.999, 7, 4.785290), (0.975, 120, 1.979930)]:  # fmt: skip
+        assert t_quantile(p, df) == pytest.approx(value, abs=1e-5)
+    assert t_quantile(1.0, 5) == math.inf
 
 
 def test_task_order_is_deterministic_and_independent_of_the_input_order():
@@ -106,7 +127,7 @@ def _gains(means, seed, sd=1.0, tasks=TASKS):
 
 
 def test_racing_stops_a_clearly_worse_candidate_at_the_first_decision_and_keeps_the_best():
-    rule = {"first_round": 4, "round": 2, "z": 2.0}
+    rule = {"first_round": 4, "round": 4}
     for seed in range(30):
         gains = _gains({"best": 3.0, "close": 2.5, "worse": -4.0}, seed, sd=0.5)
         decisions = racing_decisions(gains, task_order(TASKS, seed), rule)
@@ -126,22 +147,23 @@ def test_the_best_is_never_stopped_among_many_close_candidates():
         assert sum(row["status"] == "stopped" for row in decisions.values()) > 10
 
 
-def test_z_inf_never_stops_anyone():
+def test_confidence_1_never_stops_anyone():
     gains = _gains({"a": 5.0, "b": -5.0}, 0)
-    decisions = racing_decisions(gains, TASKS, {"z": math.inf})
+    decisions = racing_decisions(gains, TASKS, {"confidence": 1.0})
     assert {row["status"] for row in decisions.values()} == {"finished"}
 
 
 def test_decisions_wait_for_the_slowest_candidate_and_next_tasks_say_what_is_missing():
     order = task_order(TASKS, 0)
-    gains = _gains({"a": 3.0, "b": 2.9, "c": -6.0}, 1, sd=0.3, tasks=order[:4])
+    rule = {"first_round": 4, "round": 2}
+    gains = _gains({"a": 3.0, "b": 2.0, "c": -6.0}, 1, sd=0.3, tasks=order[:4])
     del gains["b"][order[3]]
-    assert {row["status"] for row in racing_decisions(gains, order).values()} == {"racing"}
-    assert next_tasks(gains, order) == {"a": [], "b": [order[3]], "c": []}
-    gains["b"][order[3]] = 2.9
-    decisions = racing_decisions(gains, order)
-    assert decisions["c"]["status"] == "stopped"
-    assert next_tasks(gains, order) == {"a": order[4:6], "b": order[4:6], "c": []}
+    assert {row["status"] for row in racing_decisions(gains, order, rule).values()} == {"racing"}
+    assert next_tasks(gains, order, rule) == {"a": [], "b": [order[3]], "c": []}
+    gains["b"][order[3]] = 2.0
+    decisions = racing_decisions(gains, order, rule)
+    assert decisions["c"] == {**decisions["c"], "status": "stopped", "why": "behind"}
+    assert next_tasks(gains, order, rule) == {"a": order[4:6], "b": order[4:6], "c": []}
 
 
 def test_a_failed_cell_counts_as_run_but_not_in_the_mean():
@@ -149,7 +171,7 @@ def test_a_failed_cell_counts_as_run_but_not_in_the_mean():
     gains = {"a": dict.fromkeys(order, 1.0), "b": dict.fromkeys(order, 1.0)}
     gains["a"][order[0]] = None
     gains["b"][order[1]] = math.nan
-    decisions = racing_decisions(gains, order, {"first_round": 4})
+    decisions = racing_decisions(gains, order, {"first_round": 4, "epsilon": 0.0})
     assert decisions["a"] == {**decisions["a"], "status": "finished", "mean_gain": 1.0}
     assert decisions["b"]["tasks"] == 6
 
@@ -159,3 +181,34 @@ def test_ties_are_broken_by_model_id():
     decisions = racing_decisions(gains, TASKS[:8])
     assert racing_ranking(decisions) == ["a", "b", "c"]
     assert racing_decisions(dict(reversed(list(gains.items()))), TASKS[:8]) == decisions
+
+
+def test_the_race_ends_once_every_other_candidate_is_within_epsilon():
+    # b: a's gains a hundredth of a point lower, give or take 0.05 per task: never clearly
+    # behind a after 8 tasks, but surely within 0.2 of it
+    gains = _gains({"a": 1.0}, 3, sd=2.0)
+    noise = np.random.default_rng(4).normal(0, 0.05, len(TASKS))
+    gains["b"] = {t: g - 0.01 + e for (t, g), e in zip(gains["a"].items(), noise, strict=True)}
+    decisions = racing_decisions(gains, TASKS, {"epsilon": 0.2})
+    assert decisions["b"] == {**decisions["b"], "status": "stopped", "why": "within epsilon"}
+    assert 0 < decisions["b"]["upper"] < 0.2 and decisions["b"]["tasks"] == 8
+    assert decisions["a"] == {**decisions["a"], "status": "finished", "tasks": 36}
+    # epsilon 0: a tie is never stopped, only evidence of being behind stops a candidate
+    tied = {"a": gains["a"], "b": dict(gains["a"])}
+    assert racing_decisions(tied, TASKS, {"epsilon": 0.0})["b"]["status"] == "finished"
+
+
+def test_the_best_is_stopped_no_more_often_than_the_stated_rate():
+    # five candidates, the best 0.3 points ahead with noisy, heavy-tailed per-task gains; over
+    # 400 task orders the best is stopped as behind in at most 1 - confidence of them
+    rng = np.random.default_rng(5)
+    means = {"best": 0.3, "b": 0.0, "c": 0.0, "d": -0.2, "e": -1.0}
+    base = {m: mean + rng.standard_t(3, 36) * 1.5 for m, mean in means.items()}
+    for m, mean in means.items():  # the finite population's own mean is the stated one
+        base[m] += mean - base[m].mean()
+    gains = {m: dict(zip(TASKS, map(float, v), strict=True)) for m, v in base.items()}
+    stopped = sum(
+        racing_decisions(gains, task_order(TASKS, seed))["best"].get("why") == "behind"
+        for seed in range(400)
+    )
+    assert stopped / 400 <= 0.05

@@ -112,7 +112,7 @@ SCORES = {  # gains over the baseline's 50: good about +30, close about +28, bad
     "bad": dict(zip(TASKS, (0.20, 0.30, 0.25, 0.20), strict=True)),
     "calib": dict(zip(TASKS, (0.10, 0.10, 0.10, 0.10), strict=True)),
 }
-RACE = {"first_round": 2, "round": 1, "z": 1.0, "seed": 0, "finite": True}
+RACE = {"first_round": 2, "round": 1, "confidence": 0.5, "epsilon": 0.2, "seed": 0, "finite": True}
 
 
 def gains(models, tasks) -> dict:

@@ -75,7 +75,7 @@ def test_baseline_seeds_as_a_rule_gets_the_rules_defaults_as_validate_fills_them
         validated = json.loads(json.dumps(config))
         validate(validated, str(SCHEMA))
         assert fill_defaults(config) == validated
-    assert validated["racing"] == {"first_round": 4, "round": 2, "z": 1.5, "seed": 0,
-                                   "finite": True}  # fmt: skip
+    assert validated["racing"] == {"first_round": 8, "round": 4, "confidence": 0.95,
+                                   "epsilon": 0.2, "seed": 0, "finite": True}  # fmt: skip
     ruled = fill_defaults({"baseline_seeds": {"min": 4}})["baseline_seeds"]
     assert ruled == {"min": 4, "max": 20, "step": 3, "target_se": 1.0}
