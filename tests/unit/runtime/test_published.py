@@ -110,3 +110,13 @@ def test_a_baseline_in_points_or_a_missing_pair_is_refused(tmp_path):
     shutil.copy(ROBERTA[0], tmp_path / "bert-base-cased_table.csv")
     with pytest.raises(ValueError, match="models_results_bert_base_cased_pretrain.csv"):
         published_pairs(tmp_path)
+
+
+def test_a_task_column_the_baseline_lacks_is_left_out_and_said(tmp_path):
+    rows = _rows(ROBERTA[0])
+    rows[0] = [*rows[0], "new_task"]
+    rows[1:] = [[*row, "50.0"] for row in rows[1:]]
+    table = _write(tmp_path / "roberta-base_table.csv", rows)
+    arch = read_published(table, ROBERTA[1])
+    assert "new_task" not in arch.tasks and len(arch.tasks) == 36 and len(arch.models) == 385
+    assert arch.notes["task column without baseline seeds, left out: new_task"] == 1
