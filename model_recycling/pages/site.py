@@ -187,9 +187,22 @@ def run_manifest(archs: dict, settings: dict) -> dict:
         "seeds": {"candidates": config["seeds"], "baseline": config["baseline_seeds"]},
         "model_revisions": models,
         "task_fingerprints": {
-            t: m["fingerprint"] for t, m in sorted(settings["task_meta"].items())
+            t: m["fingerprint"] if m.get("status") != "failed" else f"failed: {m['reason']}"
+            for t, m in sorted(settings["task_meta"].items())
         },
     }
+
+
+def _targets(settings: dict) -> str:
+    """'36 target tasks', and which of them could not be prepared (the FAQ says why)."""
+    n = len(settings["targets"])
+    metas = settings.get("task_meta", {})
+    failed = [t for t in settings["targets"] if metas.get(t, {}).get("status") == "failed"]
+    said = f"{n} target task{'s' if n != 1 else ''}"
+    if failed:
+        names = text(", ".join(failed))
+        said += f" ({len(failed)} of them could not be prepared: {names}; the FAQ says why)"
+    return said
 
 
 def _home_page(summaries, tested_total, probed_total, settings) -> str:
@@ -198,7 +211,6 @@ def _home_page(summaries, tested_total, probed_total, settings) -> str:
         [summary["row"] for summary in summaries],
         ["l", "l", "r", "r", "r", "l"],
     )
-    n_tasks = len(settings["targets"])
     return (
         front_matter(
             "Home", 0, extra='description: "Model recycling - the best model per architecture."\n'
@@ -209,7 +221,7 @@ def _home_page(summaries, tested_total, probed_total, settings) -> str:
         "base models than the pretrained models themselves.\n\n"
         "This page presents the best models to start from for a given architecture and size. "
         "Every finetuned candidate is ranked cheaply with a linear probe; the top-ranked ones and "
-        f"the pretrained model are then finetuned on {n_tasks} target tasks, and we report each "
+        f"the pretrained model are then finetuned on {_targets(settings)}, and we report each "
         "base model's average.\n\n"
         + tested_so_far(tested_total, probed_total)
         + "## Best models per architecture\n<br>\n\n"

@@ -100,6 +100,43 @@ def test_pages(arch_dir, tmp_path):
     assert manifest["task_fingerprints"] == {"t_acc": "ft_acc", "t_reg": "ft_reg"}
     assert manifest["seeds"] == {"candidates": [0], "baseline": [0, 1]}
     assert manifest["packages"]["torch"] and manifest["code_version"]["package_sha256"]
+    assert "finetuned on 2 target tasks, and" in index
+
+
+def test_a_target_that_could_not_be_prepared_is_said_on_every_page_that_names_targets(
+    arch_dir, tmp_path
+):
+    """The task's meta.json holds its failure and no fingerprint: the pages render anyway."""
+    tables = tmp_path / "tables"
+    aggregate(arch_dir, tables)
+    counts = {"listed": 2, "excluded": 0, "probed": 2, "probe_failed": 0, "selected": 2,
+              "tested": 2}  # fmt: skip
+    (tables / "counts.json").write_text(json.dumps(counts))
+    meta = {
+        t: {
+            "spec": {"dataset": "d", "config": None, "eval_split": "test"},
+            "sizes": {"eval": 100, "train": 10, "dev": 2},
+            "metric": "accuracy",
+            "label_counts": {"dev": {"a": 1}},
+            "fingerprint": "f" + t,
+        }
+        for t in TASKS
+    }
+    meta["t_new"] = {"task": "t_new", "status": "failed", "spec": {"dataset": "isear.csv",
+                     "config": None}, "reason": "file isear.csv not found"}  # fmt: skip
+    settings = fill_defaults({"targets": [*TASKS, "t_new"], "seeds": [0], "baseline_seeds": [0, 1],
+                              "task_meta": meta, "probe": {"task": "p"}})  # fmt: skip
+    site = tmp_path / "site"
+    render_site(site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}},
+                settings)  # fmt: skip
+    index = (site / "index.md").read_text()
+    assert "3 target tasks (1 of them could not be prepared: t_new; the FAQ says why)" in index
+    assert (
+        "| t_new | isear.csv | not prepared: file isear.csv not found |"
+        in (site / "faq.md").read_text()
+    )
+    manifest = json.loads((site / "manifest.json").read_text())
+    assert manifest["task_fingerprints"]["t_new"] == "failed: file isear.csv not found"
 
 
 EVIL_ID = "x|y <script>alert(1)</script> {{ site.x }} {% include e %} [z](javascript:1) $\\bad$"
