@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import yaml
+
+from model_recycling import settings
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -118,3 +121,17 @@ def check_config_files(paths) -> None:
     """Load each config file; the first problem raises its ConfigFileError."""
     for path in paths:
         load_config_file(path)
+
+
+def schema_problem(config: dict) -> str:
+    """The config's departure from the schema (schemas/config.schema.yaml) that best explains it,
+    in one line naming the key ('' when it conforms): checked before Snakemake's validate(),
+    whose message for a config that fits no branch of a choice is a traceback or the whole
+    schema."""
+    validator = jsonschema.Draft202012Validator(settings.schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return ""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    message = error.message if len(error.message) <= 200 else error.message[:200] + " ..."
+    return f"config{where}: {message} (schemas/config.schema.yaml)"

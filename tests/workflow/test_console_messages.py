@@ -59,3 +59,25 @@ def test_a_duplicate_key_is_named_with_file_and_line(workdir):
     line = len(text.splitlines())
     said = result.stdout + result.stderr
     assert f"twice.yaml:{line}: duplicate key 'top_k' (first at line {first})" in said
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (
+            {"baseline_seeds": [-1, 0, 1]},
+            "config.baseline_seeds[0]: -1 is less than the minimum of 0",
+        ),
+        ({"topk": 3}, "config: Additional properties are not allowed ('topk' was unexpected)"),
+        ({"racing": {"z": 1.5}}, "config.racing: Additional properties are not allowed ('z' was"),
+    ],
+    ids=["negative seed", "unknown key", "racing's former z"],
+)
+def test_a_config_off_the_schema_is_named_in_one_line(workdir, change, said):
+    config = {**load_config(), **change}
+    path = workdir / "off.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(workdir, path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and said in output
+    assert "Traceback" not in output and len(output.splitlines()) < 15
