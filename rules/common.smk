@@ -22,13 +22,18 @@ gc.set_threshold(100_000, 50, 50)
 # A duplicate key or malformed YAML stops here naming file and line (Snakemake's own loader keeps
 # the last of two equal keys).
 sys.path.insert(0, workflow.basedir)
-from model_recycling.config_file import ConfigFileError, check_config_files, schema_problem
+from model_recycling.config_file import (
+    ConfigFileError,
+    check_config_files,
+    schema_problem,
+)
 
 try:
     check_config_files(workflow.config_settings.configfiles or ["config.yaml"])
 except ConfigFileError as err:
     raise WorkflowError(str(err)) from None
-if schema_problem(config):  # one line naming the key, before validate()'s longer messages
+# A config off the schema: one line naming the key, before validate()'s longer messages.
+if schema_problem(config):
     raise WorkflowError(schema_problem(config))
 
 # Before validate() fills in the schema's defaults: what the config writes (settings.as_recorded).
