@@ -149,10 +149,18 @@ def _counted_gain(arch: Published, model: str, used: dict) -> float:
     return _mean(gains)
 
 
-def replay_order(arch: Published, pool: list[str], index: int, rules: dict, seed=0) -> dict:
+def full_protocol(arch: Published, pool: list[str]) -> tuple[dict, dict]:
+    """What the full protocol found for each model of the pool: ({model: its average},
+    {model: its average gain over the base's every valid seed})."""
+    every = {t: [s for s in v if math.isfinite(s)] for t, v in arch.baseline.items()}
+    average = {m: _mean(arch.models[m].values()) for m in pool}
+    return average, {m: _counted_gain(arch, m, every) for m in pool}
+
+
+def replay_order(arch: Published, pool: list[str], full, index: int, rules: dict, seed=0):
     """One replay (the order `index`): the cells run, whom racing chose, and how far its answer
-    is from the full protocol's on the same pool. rules: {"baseline_seeds": a rule, "racing": a
-    rule or None (off)}."""
+    is from the full protocol's on the same pool (`full`: full_protocol's figures). rules:
+    {"baseline_seeds": a rule, "racing": a rule or None (off)}."""
     rng = np.random.default_rng([seed, index])
     seeds_rule = baseline_rule(rules.get("baseline_seeds"))
     used = {t: _draw_baseline(arch.baseline[t], seeds_rule, rng) for t in arch.tasks}
@@ -162,11 +170,10 @@ def replay_order(arch: Published, pool: list[str], index: int, rules: dict, seed
     race = rules.get("racing")
     decisions = racing_decisions(gains, order, {"confidence": 1.0} if race is None else race)
     chosen = racing_ranking(decisions)[0]
-    avg = {m: _mean(arch.models[m].values()) for m in pool}
-    best = min(pool, key=lambda m: (-avg[m], m))
-    regret = avg[best] - avg[chosen]
+    average, full_gain = full
+    best = min(pool, key=lambda m: (-average[m], m))
+    regret = average[best] - average[chosen]
     epsilon = racing_rule(race)["epsilon"] if race is not None else 0.0
-    full = {t: [s for s in v if math.isfinite(s)] for t, v in arch.baseline.items()}
     return {
         "baseline_cells": sum(len(v) for v in used.values()),
         "candidate_cells": sum(row["tasks"] for row in decisions.values()),
@@ -174,7 +181,7 @@ def replay_order(arch: Published, pool: list[str], index: int, rules: dict, seed
         "regret": regret,
         "best_stopped": regret > epsilon,
         "best_behind": decisions[best].get("why") == "behind",
-        "gain_error": abs(_counted_gain(arch, chosen, used) - _counted_gain(arch, chosen, full)),
+        "gain_error": abs(_counted_gain(arch, chosen, used) - full_gain[chosen]),
     }
 
 
@@ -199,7 +206,8 @@ def replay(arch: Published, rules: dict, top_k: int = 5, orders: int = 1000, see
     pool, skipped = candidate_pool(arch, top_k)
     if not pool:
         raise ValueError(f"{arch.name}: no model with a valid probe and every task to replay")
-    runs = [replay_order(arch, pool, i, rules, seed) for i in range(orders)]
+    full = full_protocol(arch, pool)
+    runs = [replay_order(arch, pool, full, i, rules, seed) for i in range(orders)]
     baseline_full = sum(len(v) for v in arch.baseline.values())
     candidate_full = len(pool) * len(arch.tasks)
     total = [(r["baseline_cells"] + r["candidate_cells"]) / (baseline_full + candidate_full)
