@@ -91,8 +91,10 @@ def _read_text(path: Path) -> str:
         raise ConfigFileError(f"{path}:{line}: not UTF-8 text (byte 0x{byte:02x})") from None
 
 
-def load_config_file(path) -> dict:
-    """The config at path as a dict; ConfigFileError naming the file and line otherwise."""
+def load_config_file(path, what="a config is a mapping of settings (key: value)") -> dict:
+    """The config at path as a dict; ConfigFileError naming the file and line otherwise. what:
+    the sentence saying what the file's top level must be (a task registry reads the same way).
+    """
     path = Path(path)
     text = _read_text(path)
     try:
@@ -103,13 +105,11 @@ def load_config_file(path) -> dict:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise ConfigFileError(f"{path}: empty; a config is a mapping of settings (key: value)")
+            raise ConfigFileError(f"{path}: empty; {what}")
         if not isinstance(node, yaml.MappingNode):
             kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-            raise ConfigFileError(
-                f"{path}:{node.start_mark.line + 1}: the top level is {kind}; "
-                "a config is a mapping of settings (key: value)"
-            )
+            line = node.start_mark.line + 1
+            raise ConfigFileError(f"{path}:{line}: the top level is {kind}; {what}")
         return loader.construct_document(node)
     except yaml.YAMLError as error:
         raise ConfigFileError(_yaml_problem(path, error)) from None
@@ -135,3 +135,15 @@ def schema_problem(config: dict) -> str:
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     message = error.message if len(error.message) <= 200 else error.message[:200] + " ..."
     return f"config{where}: {message} (schemas/config.schema.yaml)"
+
+
+def key_lines(path) -> dict:
+    """The line (from 1) of each key of a valid YAML file's top two levels: {(key,): line,
+    (key, subkey): line}, for messages about a key the file holds."""
+    lines = {}
+    root = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else []:
+        lines[(key.value,)] = key.start_mark.line + 1
+        for subkey, _ in value.value if isinstance(value, yaml.MappingNode) else []:
+            lines[(key.value, subkey.value)] = subkey.start_mark.line + 1
+    return lines

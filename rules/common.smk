@@ -53,8 +53,10 @@ from model_recycling.runtime import plan
 from model_recycling.runtime.summary import (
     disk_full,
     drop_previous_pages,
+    error_line,
     recorded_failures,
     set_aside_pages,
+    short_selections,
 )
 from model_recycling.settings import as_recorded
 from model_recycling.tasks.registry import load_registry
@@ -66,17 +68,25 @@ RESULTS = config["results_dir"] = plan.resolve_results_dir(
 # What jobs are told (their params): the config, less where its results go and the defaults it
 # leaves to the schema that were added after results were recorded (settings.as_recorded).
 RECORDED = as_recorded(config, CONFIG_AS_WRITTEN)
-REGISTRY = load_registry(config["task_registries"])
+try:
+    REGISTRY = load_registry(config["task_registries"])
+except ValueError as err:  # a registry's mistake, in one line naming file and line
+    raise WorkflowError(str(err)) from None
 for _key, _names in (
     ("probe.task", [config["probe"]["task"]]),
     ("targets", config["targets"]),
 ):
     for _name in _names:
         if _name not in REGISTRY:
-            raise ValueError(
+            raise WorkflowError(
                 f"config {_key}: task '{_name}' is not in the task registries "
                 f"{config['task_registries']}"
             )
+if REGISTRY[config["probe"]["task"]].is_regression:
+    raise WorkflowError(
+        f"config probe.task: '{config['probe']['task']}' is a regression task; the linear "
+        "probe is a classifier and needs a classification task (one with labels)"
+    )
 
 # Jobs import the workflow's package from this checkout; a config that needs no network (the
 # demo) runs offline, so that nothing in it can reach the Hub.
@@ -86,6 +96,12 @@ OFFLINE = (
     else "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
 )
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; {OFFLINE}")
+# Jobs run `python` from PATH: the interpreter Snakemake runs under comes first, so that
+# `.venv/bin/snakemake` works without activating the venv (its jobs run in the venv too).
+if os.environ.get("PATH", "").split(os.pathsep)[0] != os.path.dirname(sys.executable):
+    os.environ["PATH"] = os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+    )
 ARCH = f"{RESULTS}/architectures/{{arch}}"
 TASKS = f"{RESULTS}/tasks/{{task}}"
 LOGS = f"{RESULTS}/logs"
@@ -150,20 +166,19 @@ def task_data_inputs(task):
 
 
 def check_paths():
-    """Stop before anything runs when a configured folder does not exist, naming the key."""
+    """Stop before anything runs when a configured folder does not exist, naming the key. A
+    folder the demo zoo builds (when the config builds it) need not exist yet."""
     for arch, spec in config["architectures"].items():
         for key, path in (
             ("base_model.path", spec["base_model"].get("path")),
             ("source.path", spec["source"].get("path")),
         ):
-            if path and not path.startswith(ZOO_DIR) and not os.path.isdir(path):
-                raise WorkflowError(
-                    f"config architectures.{arch}.{key}: {path} is not a folder "
-                    f"(from {os.getcwd()})"
-                )
-
-
-check_paths()
+            if not path or os.path.isdir(path) or path.rstrip("/") in zoo_folders():
+                continue
+            raise WorkflowError(
+                f"config architectures.{arch}.{key}: {path} is not a folder "
+                f"(from {os.getcwd()})"
+            )
 
 
 def task_inputs(task):
@@ -521,16 +536,29 @@ def zoo_models():
     return expand(f"{ZOO_DIR}/models/{{name}}", name=names)
 
 
+def zoo_folders():
+    """The demo zoo's models folder and each model folder it builds (none without a zoo)."""
+    models = zoo_models()
+    return [f"{ZOO_DIR}/models", *models] if models else []
+
+
 def listing_inputs(arch):
-    """A source inside the demo zoo is listed once the zoo is built; another local source
-    whenever a model folder is added, removed or changed (its defining files are inputs).
-    """
+    """What a local source's listing depends on: each model folder's defining files, so that
+    adding, removing or changing a model lists the source again; in the demo zoo's folder, the
+    folders the zoo builds (once built) beside any other model folder put there."""
     source = arch_config(arch)["source"]
     if source["type"] != "local":
         return []
-    if source["path"].startswith(ZOO_DIR):
-        return zoo_models()
-    return local_source_files(source["path"])
+    built = zoo_models() if source["path"].startswith(ZOO_DIR) else []
+    if not os.path.isdir(source["path"]):
+        return built
+    added = [
+        f for f in local_source_files(source["path"]) if os.path.dirname(f) not in built
+    ]
+    return built + added
+
+
+check_paths()
 
 
 def on_start():
@@ -547,12 +575,16 @@ def on_start():
 def on_end(success):
     """After the run: the failures it recorded and went on past, a full disk, and where the
     pages are (or why the earlier ones stayed set aside)."""
-    bases = {arch: plan.base_name(config, arch) for arch in config["architectures"]}
-    for line in recorded_failures(RESULTS, bases):
+    for line in recorded_failures(RESULTS, BASE_NAMES, DECOYS):
         logger.warning(f"recorded: {line}")
-    full = disk_full([RESULTS, ".snakemake"])
-    if full:
-        logger.error(full)
+    top_k = {arch: plan.top_k(config, arch) for arch in config["architectures"]}
+    for line in short_selections(RESULTS, top_k):
+        logger.warning(line)
+    if not success:
+        failed_job_lines()
+        full = disk_full([RESULTS, ".snakemake"])
+        if full:
+            logger.error(full)
     if os.path.isdir(f"{RESULTS}/site_html"):
         drop_previous_pages(RESULTS)
         logger.info(f"pages: {RESULTS}/site_html/index.html (markdown: {RESULTS}/site)")
@@ -560,6 +592,15 @@ def on_end(success):
         logger.warning(
             f"no new pages: the pages in {RESULTS}/site.previous are from an earlier run"
         )
+
+
+def failed_job_lines():
+    """Each failed job's own error line, next to its log (Snakemake shows only the command)."""
+    for job in getattr(workflow.scheduler, "failed", ()):
+        for log in job.log:
+            logger.error(
+                f"{job.rule.name} failed: {error_line(log) or 'no error line'} ({log})"
+            )
 
 
 def warn_empty_sources():

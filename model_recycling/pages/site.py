@@ -224,7 +224,7 @@ def _home_page(summaries, tested_total, probed_total, settings) -> str:
         f"the pretrained model are then finetuned on {_targets(settings)}, and we report each "
         "base model's average.\n\n"
         + tested_so_far(tested_total, probed_total)
-        + "## Best models per architecture\n<br>\n\n"
+        + "## Best models per architecture\n\n"
         "Ordered by the best model's gain over its pretrained model.\n\n"
         + table
         + _coverage_notes(summaries)

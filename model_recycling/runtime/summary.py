@@ -10,12 +10,15 @@ import shutil
 from pathlib import Path
 
 from model_recycling.listing.candidates import read_candidates
+from model_recycling.probing.selection import read_selection
 
 PAGES = ("site", "site_html")
 PREVIOUS = ".previous"
 # A filesystem with less than this free is full for our purposes: a cell record or a log line
 # no longer fits reliably.
 FULL_BYTES = 64 << 20
+# A traceback's own lines, which never say what went wrong.
+FRAME_LINES = ("Traceback", "During handling", "The above exception")
 
 
 def _status(path: Path) -> str:
@@ -34,8 +37,16 @@ def failed_tasks(results: Path) -> list:
     return lines
 
 
-def architecture_failures(results: Path, arch: str, base_folder: str) -> list:
-    """An empty listing, failed baseline seeds, failed probes and cells of one architecture."""
+def _model_name(path: Path) -> str:
+    try:
+        return Path(json.loads(path.read_text()).get("model_id", "")).name
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def architecture_failures(results: Path, arch: str, base_folder: str, intended=()) -> list:
+    """An empty listing, failed baseline seeds, failed probes and cells of one architecture.
+    intended: model folder names made to fail (the demo zoo's decoys), said as such."""
     arch_dir = results / "architectures" / arch
     lines = []
     listing = arch_dir / "candidates.tsv"
@@ -48,20 +59,54 @@ def architecture_failures(results: Path, arch: str, base_folder: str) -> list:
     probes = [p for p in arch_dir.glob("probe/*.json") if _status(p) == "failed"]
     others = [p for p in cells if p.parts[-3] != base_folder and _status(p) == "failed"]
     if probes or others:
+        decoys = sorted({_model_name(p) for p in probes + others} & set(intended))
+        on_purpose = len(decoys) == len({_model_name(p) for p in probes + others})
+        why = f"; the demo's decoys {', '.join(decoys)}, failing on purpose" if on_purpose else ""
         lines.append(
             f"{arch}: {len(probes)} failed probe(s), {len(others)} failed candidate cell(s) "
-            f"(reasons on {arch}_candidates.md)"
+            f"(reasons on {arch}_candidates.md{why})"
         )
     return lines
 
 
-def recorded_failures(results, bases: dict) -> list:
-    """One line per kind of failure the run recorded. bases: architecture -> base folder name."""
+def short_selections(results, top_k: dict) -> list:
+    """Architectures where fewer candidates could be selected than top_k asks for (top_k:
+    architecture -> its top_k): every ranked one is then finetuned, and said so."""
+    lines = []
+    for arch, k in top_k.items():
+        path = Path(results) / "architectures" / arch / "selected.tsv"
+        if not path.exists():
+            continue
+        chosen = sum(row["selected"] == "yes" for row in read_selection(path))
+        if chosen < k:
+            lines.append(
+                f"{arch}: top_k is {k}, but only {chosen} candidate(s) were probed without "
+                f"failure: all {chosen} are finetuned"
+            )
+    return lines
+
+
+def recorded_failures(results, bases: dict, intended=()) -> list:
+    """One line per kind of failure the run recorded. bases: architecture -> base folder name;
+    intended: model folder names made to fail (the demo zoo's decoys)."""
     results = Path(results)
     lines = failed_tasks(results)
     for arch, base_folder in bases.items():
-        lines += architecture_failures(results, arch, base_folder)
+        lines += architecture_failures(results, arch, base_folder, intended)
     return lines
+
+
+def error_line(log) -> str:
+    """The line of a failed job's log that says what went wrong: the last line that is not part
+    of a traceback's frames ('' when the log is missing or empty)."""
+    try:
+        lines = Path(log).read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if line.strip() and not line[0].isspace() and not line.startswith(FRAME_LINES):
+            return line.strip()[:400]
+    return ""
 
 
 def disk_full(paths) -> str:

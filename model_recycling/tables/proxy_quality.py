@@ -217,6 +217,12 @@ def proxy_verdict(frame, table, min_models=MIN_MODELS, n_resamples=2000, seed=0)
     usable = _usable(table, min_models)
     if not len(usable):
         most = int(table.n.max()) if len(table) else 0
+        if most >= min_models:  # enough models, but every score or every average is tied
+            line = (
+                f"No proxy's Spearman is defined on the {most} fully tested models: their proxy "
+                "scores or their averages are all equal."
+            )
+            return {"best": None, "line": line, "short": "undefined (all tied)"}
         line = (
             f"Too few fully tested models to tell which proxy ranks best ({most} < {min_models})."
         )

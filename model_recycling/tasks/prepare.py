@@ -26,7 +26,12 @@ from model_recycling.tasks.registry import (
     defining_file,
     load_registry,
 )
-from model_recycling.tasks.sources import TaskDataError, TaskSourceUnreachable, load_task_dataset
+from model_recycling.tasks.sources import (
+    TaskDataError,
+    TaskSourceUnreachable,
+    load_task_dataset,
+    row_places,
+)
 
 SPLIT_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "eval": "eval.jsonl"}
 
@@ -74,7 +79,7 @@ def _load_split(spec: TaskSpec, splits, dataset_dict) -> list:
 def _examples_of(spec: TaskSpec, splits, dataset_dict) -> list:
     examples = []
     for split, rows in _load_split(spec, splits, dataset_dict):
-        examples.extend(to_examples(spec, rows, split))
+        examples.extend(to_examples(spec, rows, split, row_places(spec, split)))
     return examples
 
 
@@ -92,8 +97,10 @@ def _numeric_label(spec: TaskSpec, raw, where: str) -> float:
     return value
 
 
-def to_examples(spec: TaskSpec, rows, split: str) -> list:
-    """Rows (dicts with the declared columns) of `split` -> [{"texts": [...], "label": ...}]."""
+def to_examples(spec: TaskSpec, rows, split: str, place=None) -> list:
+    """Rows (dicts with the declared columns) of `split` -> [{"texts": [...], "label": ...}].
+    place: row number -> where the row is, for messages (sources.row_places)."""
+    place = place or (lambda i: f"split '{split}', row {i}")
     index_of = {value: i for i, value in enumerate(spec.labels or [])}
     transform = LABEL_TRANSFORMS.get(spec.label_transform)
     examples = []
@@ -101,7 +108,7 @@ def to_examples(spec: TaskSpec, rows, split: str) -> list:
         raw = row[spec.label]
         if raw in spec.drop_labels:
             continue
-        where = f"split '{split}', row {row_number}"
+        where = place(row_number)
         if isinstance(raw, float) or transform:  # NaN matches no declared label: say why
             raw = _numeric_label(spec, raw, where)
         if transform:

@@ -15,11 +15,12 @@ equals its train_split without eval_from_train is refused (it would evaluate on 
 
 from __future__ import annotations
 
+import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
-import yaml
+from model_recycling.config_file import key_lines, load_config_file
 
 
 def _bin_5(value):
@@ -75,19 +76,42 @@ class TaskSpec:
         return files
 
 
+ENTRY_KEYS = [f.name for f in fields(TaskSpec) if f.name != "name"]
+REQUIRED_KEYS = [f.name for f in fields(TaskSpec) if f.name != "name" and f.default is MISSING
+                 and f.default_factory is MISSING]  # fmt: skip
+
+
+def _entry_problem(name, entry) -> tuple:
+    """(the key at fault or None, what is wrong) for an entry of the wrong shape; (None, '')."""
+    if not isinstance(entry, dict):
+        return None, f"an entry is a mapping of keys ({', '.join(REQUIRED_KEYS)}, ...)"
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            close = difflib.get_close_matches(str(key), ENTRY_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            return key, f"unknown key '{key}' ({hint}keys: {', '.join(ENTRY_KEYS)})"
+    missing = [key for key in REQUIRED_KEYS if key not in entry]
+    if missing:
+        return None, f"missing key '{missing[0]}' (every entry needs {', '.join(REQUIRED_KEYS)})"
+    return None, ""
+
+
 def load_registry(paths) -> dict:
-    """Merge registry files (later files may add tasks, never silently redefine one)."""
+    """Merge registry files (later files may add tasks, never silently redefine one). Read
+    strictly: a duplicate key, malformed YAML, an unknown or missing key is a ValueError naming
+    the file and line."""
     registry = {}
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        with open(path, encoding="utf-8") as handle:
-            entries = yaml.safe_load(handle) or {}
+        entries = load_config_file(path, "a task registry is a mapping of task names to entries")
+        lines = key_lines(path)
         for name, entry in entries.items():
             if name in registry:
                 raise ValueError(f"task '{name}' is defined twice (again in {path})")
-            try:
-                spec = TaskSpec(name=name, **entry)
-            except TypeError as err:
-                raise ValueError(f"task '{name}' in {path}: {err}") from None
+            key, problem = _entry_problem(name, entry)
+            if problem:
+                line = lines.get((name, key) if key else (name,), "?")
+                raise ValueError(f"{path}:{line}: task '{name}': {problem}")
+            spec = TaskSpec(name=name, **entry)
             if spec.task_type == "classification" and not spec.labels:
                 raise ValueError(f"task '{name}' in {path}: classification needs 'labels'")
             if spec.label_transform and spec.label_transform not in LABEL_TRANSFORMS:
@@ -125,7 +149,6 @@ def as_list(split) -> list:
 def defining_file(paths, name: str) -> str:
     """The registry file that defines task `name` (for messages that say where to look)."""
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        with open(path, encoding="utf-8") as handle:
-            if name in (yaml.safe_load(handle) or {}):
-                return str(path)
+        if (name,) in key_lines(path):
+            return str(path)
     return "its registry"

@@ -6,6 +6,9 @@ TaskSourceUnreachable, which the job reports without recording the task as faile
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
 from model_recycling.hub_client import unreachable_reason
@@ -69,3 +72,72 @@ def check_local_file(task: str, path, registry_file: str) -> None:
         raise TaskDataError(f"task '{task}': {path} is empty")
     if path.suffix == ".csv" and len(lines) == 1:
         raise TaskDataError(f"task '{task}': {path} has a header line and no rows")
+    if path.suffix == ".csv":
+        _check_csv_fields(task, path, text)
+    elif path.suffix in (".jsonl", ".json"):
+        _check_json_lines(task, path, text)
+
+
+def _csv_records(text: str):
+    """(file line where each non-blank CSV record starts, its fields), the header first."""
+    reader, end = csv.reader(io.StringIO(text)), 0
+    for fields in reader:
+        start, end = end + 1, reader.line_num
+        if fields:  # a blank line: no record, as datasets reads it
+            yield start, fields
+
+
+def _check_csv_fields(task: str, path: Path, text: str) -> None:
+    """Every row has as many fields as the header names: an extra or a missing one is named with
+    its line before datasets reads the row into the wrong columns."""
+    records = _csv_records(text)
+    _, header = next(records)
+    for line, fields in records:
+        if len(fields) != len(header):
+            extra = f"extra value {fields[len(header)]!r}" if len(fields) > len(header) else ""
+            what = extra or f"missing the column '{header[len(fields)]}'"
+            raise TaskDataError(
+                f"task '{task}': {path} line {line}: {len(fields)} fields where the header names "
+                f"{len(header)} ({', '.join(header)}): {what}; a text holding a comma goes in "
+                "double quotes"
+            )
+
+
+def _check_json_lines(task: str, path: Path, text: str) -> None:
+    """A JSON-lines file whose every non-blank line is a JSON object (a whole JSON document
+    is read as it is)."""
+    try:
+        json.loads(text)
+        return
+    except ValueError:
+        pass
+    for line, content in enumerate(text.splitlines(), 1):
+        if not content.strip():
+            continue
+        try:
+            ok = isinstance(json.loads(content), dict)
+            problem = "not a JSON object"
+        except ValueError as err:
+            ok, problem = False, f"not JSON ({err.msg} at column {err.colno})"
+        if not ok:
+            raise TaskDataError(f"task '{task}': {path} line {line}: {problem}")
+
+
+def row_lines(path) -> list:
+    """The file line (from 1) where each data row of a local CSV or JSON-lines file starts, in
+    the order datasets reads them (blank lines skipped, a CSV's header is no row)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if Path(path).suffix == ".csv":
+        return [line for line, _ in _csv_records(text)][1:]
+    return [line for line, content in enumerate(text.splitlines(), 1) if content.strip()]
+
+
+def row_places(spec, split: str):
+    """A function giving where row i of a split is, for messages: 'file line N' for a split read
+    from local files, else "split 'name', row i" (rows counted from 0)."""
+    files = (spec.data_files or {}).get(split) if spec.dataset in TEXT_FORMATS else None
+    files = [files] if isinstance(files, str) else files or []
+    if not files or not all(Path(file).is_file() for file in files):
+        return lambda i: f"split '{split}', row {i}"
+    places = [f"{file} line {line}" for file in files for line in row_lines(file)]
+    return lambda i: places[i] if i < len(places) else f"split '{split}', row {i}"

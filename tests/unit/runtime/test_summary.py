@@ -11,8 +11,10 @@ from model_recycling.listing.candidates import Candidate, write_candidates
 from model_recycling.runtime.summary import (
     disk_full,
     drop_previous_pages,
+    error_line,
     recorded_failures,
     set_aside_pages,
+    short_selections,
 )
 
 
@@ -37,6 +39,39 @@ def test_every_kind_of_recorded_failure_is_said(tmp_path):
     assert lines[2].startswith("bert: 1 failed baseline seed(s), e.g. ")
     assert lines[3].startswith("bert: 1 failed probe(s), 1 failed candidate cell(s)")
     assert recorded_failures(tmp_path / "nothing", {"bert": "base"}) == []
+
+
+def test_the_demo_decoys_failures_are_said_to_be_on_purpose(tmp_path):
+    arch = tmp_path / "architectures/bert"
+    write(arch / "probe/decoy.json", {"status": "failed", "model_id": "zoo/decoy-no-weights"})
+    line = recorded_failures(tmp_path, {"bert": "base"}, intended=["decoy-no-weights"])[0]
+    assert line.endswith("the demo's decoys decoy-no-weights, failing on purpose)")
+    write(arch / "probe/mine.json", {"status": "failed", "model_id": "zoo/my-model"})
+    line = recorded_failures(tmp_path, {"bert": "base"}, intended=["decoy-no-weights"])[0]
+    assert line.startswith("bert: 2 failed probe(s)") and "on purpose" not in line
+
+
+def test_a_failed_jobs_error_line_is_its_exception_not_the_traceback(tmp_path):
+    log = tmp_path / "job.log"
+    log.write_text(
+        "progress: listing\nTraceback (most recent call last):\n"
+        '  File "scripts/x.py", line 3, in <module>\n    main()\n'
+        "FileNotFoundError: models/bert: no such folder\n\n"
+    )
+    assert error_line(log) == "FileNotFoundError: models/bert: no such folder"
+    assert error_line(tmp_path / "missing.log") == ""
+
+
+def test_a_top_k_larger_than_the_candidates_is_said(tmp_path):
+    arch = tmp_path / "architectures/bert"
+    arch.mkdir(parents=True)
+    rows = "".join(f"{i}\tm{i}\tyes\n" for i in range(5)) + "6\tbad\tno\n"
+    (arch / "selected.tsv").write_text("rank\tmodel_id\tselected\n" + rows)
+    assert short_selections(tmp_path, {"bert": 50}) == [
+        "bert: top_k is 50, but only 5 candidate(s) were probed without failure: all 5 are "
+        "finetuned"
+    ]
+    assert short_selections(tmp_path, {"bert": 5}) == []
 
 
 def test_pages_of_an_earlier_run_are_set_aside_then_dropped(tmp_path):

@@ -98,6 +98,10 @@ def test_verdict_says_too_few_models_or_only_one_proxy():
     one = proxy_verdict(frame, quality_table(frame, ["good"], n_resamples=200), n_resamples=200)
     assert one["best"] is None and one["short"] == "only good measured"
     assert one["line"].startswith("Only one proxy was measured: good (Spearman 1.00")
+    tied = frame.assign(good=1.0, proxy=2.0)  # six models, every score equal: no Spearman
+    judged = proxy_verdict(tied, quality_table(tied, ["proxy", "good"], n_resamples=200))
+    assert judged["best"] is None and judged["short"] == "undefined (all tied)"
+    assert judged["line"].startswith("No proxy's Spearman is defined on the 6 fully tested")
 
 
 def test_verdict_names_a_best_proxy_only_when_the_difference_excludes_zero():

@@ -237,7 +237,7 @@ def test_non_finite_or_non_numeric_label_names_task_column_split_and_row(
     with pytest.raises(TaskDataError) as err:
         prepare_task(spec, tmp_path / "out", DEV_HOLDOUT, dataset_dict=dataset)
     assert str(err.value).startswith(
-        f"task 'toy': label {shown} in column 'label' (split 'test', row 3)"
+        f"task 'toy': label {shown} in column 'label' ({tmp_path}/test.jsonl line 4)"
     )
     assert not (tmp_path / "out/meta.json").exists()
 
@@ -289,6 +289,31 @@ def test_registry_rejects_unknown_keys_and_duplicates(tmp_path):
     )
     with pytest.raises(ValueError, match="defined twice"):
         load_registry([tmp_path / "b.yaml", tmp_path / "b.yaml"])
+
+
+ENTRY = "t:\n  dataset: csv\n  inputs: [text]\n  label: label\n  labels: [a, b]\n"
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (ENTRY + "  label: other\n", "r.yaml:6: duplicate key 'label' (first at line 4)"),
+        (ENTRY + "  labels: [a, b\n", "r.yaml:7:1: "),
+        (
+            ENTRY.replace("inputs", "input"),
+            "r.yaml:3: task 't': unknown key 'input' (did you mean 'inputs'?",
+        ),
+        (ENTRY.replace("  inputs: [text]\n", ""), "r.yaml:1: task 't': missing key 'inputs'"),
+        ("t: [a, b]\n", "r.yaml:1: task 't': an entry is a mapping of keys"),
+        ("- t\n", "r.yaml:1: the top level is a list; a task registry is a mapping"),
+    ],
+    ids=["duplicate key", "malformed YAML", "unknown key", "missing key", "not a mapping", "list"],
+)
+def test_a_registry_mistake_is_named_with_file_and_line(tmp_path, text, said):
+    (tmp_path / "r.yaml").write_text(text)
+    with pytest.raises(ValueError) as raised:
+        load_registry(tmp_path / "r.yaml")
+    assert str(raised.value).startswith(str(tmp_path / said)), str(raised.value)
 
 
 def test_every_demo_task_prepares_from_generated_data(tmp_path):

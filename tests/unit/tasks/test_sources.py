@@ -91,7 +91,8 @@ def test_a_label_only_the_evaluation_split_holds_stops_the_task(tmp_path):
 def test_integer_labels_declared_as_strings_say_so(tmp_path):
     data = csv(*[f"text {i},{i % 2}" for i in range(20)])
     reason = reason_of(tmp_path, data, labels=["0", "1"])
-    assert "label 0 in column 'label' (split 'train', row 0) is not among the declared" in reason
+    where = f"{tmp_path}/data/mine.csv line 2"  # the header is line 1
+    assert f"label 0 in column 'label' ({where}) is not among the declared" in reason
     assert "the data holds int 0, the registry declares str '0'" in reason
 
 
@@ -125,3 +126,35 @@ def test_the_protocol_s_manual_dataset_missing_stops_that_task_alone(tmp_path, m
         "task 'isear': its data file resources/data/isear/isear.csv is missing; put the file "
         "there (the task's entry in resources/tasks/protocol.yaml says where to get it)"
     )
+
+
+def test_a_bad_label_is_named_with_its_file_line_blank_and_quoted_lines_counted(tmp_path):
+    rows = [*ROWS[:3], "", '"a text over\ntwo lines",pos', "", "text 9,other", *ROWS[3:]]
+    reason = reason_of(tmp_path, csv(*rows))
+    # header 1, three rows 2-4, blank 5, the quoted row 6-7, blank 8, the bad row 9
+    assert f"label 'other' in column 'label' ({tmp_path}/data/mine.csv line 9)" in reason
+
+
+@pytest.mark.parametrize(
+    "row, said",
+    [
+        ("text 3,pos,extra", "line 5: 3 fields where the header names 2 (sentence, label): extra "
+                             "value 'extra'"),
+        ("text 3", "line 5: 1 fields where the header names 2 (sentence, label): missing the "
+                   "column 'label'"),
+    ],
+    ids=["extra", "missing"],
+)  # fmt: skip
+def test_a_csv_row_with_another_number_of_fields_is_named(tmp_path, row, said):
+    reason = reason_of(tmp_path, csv(*ROWS[:3], row, *ROWS[3:]))
+    assert reason.startswith(f"task 'mine': {tmp_path}/data/mine.csv {said}"), reason
+
+
+def test_a_broken_json_line_is_named_with_its_line(tmp_path):
+    lines = [json.dumps({"sentence": f"text {i}", "label": "pos"}) for i in range(20)]
+    lines[6] = lines[6][:-1]  # a line cut short
+    path = tmp_path / "data/mine.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join(lines) + "\n")
+    reason = reason_of(tmp_path, None, dataset="json", data_files={"train": str(path)})
+    assert reason.startswith(f"task 'mine': {path} line 7: not JSON ("), reason
