@@ -57,6 +57,7 @@ from model_recycling.runtime.summary import (
     recorded_failures,
     set_aside_pages,
     short_selections,
+    unreadable_text,
 )
 from model_recycling.settings import as_recorded
 from model_recycling.tasks.registry import load_registry
@@ -162,7 +163,8 @@ def task_data_inputs(task):
     file that no job builds is left out: the task's preparation then fails alone, naming it.
     """
     files = REGISTRY[task].local_data_files()
-    return [f for f in files if os.path.exists(f) or f.startswith(ZOO_DIR)]
+    built = ZOO.get("enabled") and ZOO_DIR
+    return [f for f in files if os.path.exists(f) or (built and f.startswith(built))]
 
 
 def check_paths():
@@ -578,7 +580,7 @@ def on_end(success):
     for line in recorded_failures(RESULTS, BASE_NAMES, DECOYS):
         logger.warning(f"recorded: {line}")
     top_k = {arch: plan.top_k(config, arch) for arch in config["architectures"]}
-    for line in short_selections(RESULTS, top_k):
+    for line in short_selections(RESULTS, top_k) + unreadable_text(RESULTS, top_k):
         logger.warning(line)
     if not success:
         failed_job_lines()

@@ -69,17 +69,30 @@ def _legend(n_tasks: int) -> str:
     )
 
 
+def unreadable_note(info: dict) -> str:
+    """Tasks whose text the base's tokenizer mostly cannot read (tables/coverage.py)."""
+    unreadable = info.get("unreadable") or []
+    if not unreadable:
+        return ""
+    named = "; ".join(f"{text(task)} ({rate:.0%} of its tokens)" for task, rate in unreadable)
+    return (
+        f"**Text mostly unknown to {text(info['base_id'])}'s tokenizer:** {named} are its "
+        "unknown token, so every model there reads mostly noise and its scores tell little.\n\n"
+    )
+
+
 def coverage_note(arch: str, info: dict) -> str:
-    """What the averages rest on, when some target tasks are left out (tables/coverage.py)."""
+    """What the averages rest on, when some target tasks are left out (tables/coverage.py), and
+    which tasks the tokenizer mostly cannot read."""
     left_out = info.get("left_out") or []
     if not left_out:
-        return ""
+        return unreadable_note(info)
     reasons = "; ".join(f"{text(task)} ({text(reason)})" for task, reason in left_out)
     n_targets = len(info["tasks"]) + len(left_out)
     return (
         f"**These results rest on {len(info['tasks'])} of the {n_targets} target tasks.** Left "
         f"out of every average: {reasons}. See {link('tasks.csv', f'data/{arch}/tasks.csv')}."
-        "\n\n"
+        "\n\n" + unreadable_note(info)
     )
 
 

@@ -36,7 +36,7 @@ from model_recycling.pages.rankings import (
 )
 from model_recycling.provenance import code_version, package_versions
 from model_recycling.tables.aggregate import read_cells_csv
-from model_recycling.tables.coverage import read_coverage
+from model_recycling.tables.coverage import read_coverage, unreadable_tasks
 from model_recycling.tables.outcomes import OUTCOMES
 
 # GitHub Pages builds results/site as it is: the reference's theme, with its navigation.
@@ -119,12 +119,12 @@ def _architecture_pages(out: Path, arch: str, info: dict, settings: dict, order:
     """Every page of one architecture; returns its home-table row and proxy-summary row."""
     tables = Path(info["tables_dir"])
     tasks, left_out = read_coverage(tables, settings["targets"])
-    info = {**info, "tasks": tasks, "left_out": left_out}
+    info = {**info, "tasks": tasks, "left_out": left_out, "unreadable": unreadable_tasks(tables)}
     baseline = pd.read_csv(tables / "baseline.csv", index_col="task")
     ranking = pd.read_csv(tables / "ranking.csv")
     gains = pd.read_csv(tables / "gains.csv", index_col="model_id")
     invalid = pd.read_csv(tables / "invalid.csv", keep_default_na=False)
-    _copy_data(tables, out / "data" / arch, left_out)
+    _copy_data(tables, out / "data" / arch, left_out or info["unreadable"])
     racing = None
     if (tables / "racing.csv").exists():
         racing = pd.read_csv(tables / "racing.csv")
@@ -162,6 +162,10 @@ def _home_summary(arch, info, ranking, baseline) -> dict:
         if info["left_out"]
         else ""
     )
+    if info["unreadable"]:
+        unreadable = info["unreadable"]
+        names = ", ".join(f"{text(t)} ({rate:.0%} unknown tokens)" for t, rate in unreadable)
+        note += ("; " if note else "") + f"{text(arch)}: text its tokenizer cannot read: {names}"
     if not len(ranking):
         row = [base_cell, "none fully tested yet", "", base_avg, "", ranking_cell]
         return {"arch": arch, "gain": None, "row": row, "note": note}
@@ -238,7 +242,7 @@ def _home_page(summaries, tested_total, probed_total, settings) -> str:
 def _coverage_notes(summaries: list) -> str:
     """Architectures whose averages rest on fewer than every target task."""
     notes = [summary["note"] for summary in summaries if summary["note"]]
-    return f"\nAverages on fewer tasks: {'; '.join(notes)}.\n" if notes else ""
+    return f"\nAverages to read with care: {'; '.join(notes)}.\n" if notes else ""
 
 
 def _rankings_page(out: Path, archs: dict) -> None:

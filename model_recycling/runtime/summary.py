@@ -11,6 +11,7 @@ from pathlib import Path
 
 from model_recycling.listing.candidates import read_candidates
 from model_recycling.probing.selection import read_selection
+from model_recycling.tables.coverage import unreadable_tasks
 
 PAGES = ("site", "site_html")
 PREVIOUS = ".previous"
@@ -82,6 +83,20 @@ def short_selections(results, top_k: dict) -> list:
             lines.append(
                 f"{arch}: top_k is {k}, but only {chosen} candidate(s) were probed without "
                 f"failure: all {chosen} are finetuned"
+            )
+    return lines
+
+
+def unreadable_text(results, archs) -> list:
+    """One line per architecture whose base's tokenizer mostly cannot read a task's text."""
+    lines = []
+    for arch in archs:
+        found = unreadable_tasks(Path(results) / "architectures" / arch / "tables")
+        if found:
+            named = ", ".join(f"{task} ({rate:.0%})" for task, rate in found)
+            lines.append(
+                f"{arch}: most tokens of {named} are unknown to the base's tokenizer: every "
+                "model reads mostly noise there, its scores tell little"
             )
     return lines
 

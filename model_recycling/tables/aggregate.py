@@ -38,7 +38,8 @@ from model_recycling.validation import validate_cell, validate_probe
 
 CELL_COLUMNS = [
     "model_id", "role", "task", "seed", "status", "reason", "score", "metric", "n_eval",
-    "n_correct", "dev_score", "epochs_run", "model_revision", "task_fingerprint", "path", "invalid",
+    "n_correct", "dev_score", "epochs_run", "model_revision", "task_fingerprint",
+    "unknown_token_rate", "path", "invalid",
 ]  # fmt: skip
 # Timings stay in the probe files: the published tables hold what two runs agree on.
 PROBE_COLUMNS = [

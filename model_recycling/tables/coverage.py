@@ -12,7 +12,10 @@ import pandas as pd
 from model_recycling.naming import safe_name
 
 COUNTED, FAILED, FEW_SEEDS = "counted", "failed", "too few baseline seeds"
-COLUMNS = ["task", "status", "baseline_seeds", "reason"]
+COLUMNS = ["task", "status", "baseline_seeds", "reason", "unknown_tokens"]
+# A task whose text is more than this share of unknown tokens to the base's tokenizer is named
+# on the console and the pages: its scores say little (every model reads noise).
+UNKNOWN_LIMIT = 0.2
 
 
 def cell_log(arch_dir: Path, model_id: str, task: str, seed) -> Path:
@@ -72,8 +75,30 @@ def task_coverage(
             row = (FEW_SEEDS, finished, reason)
         else:
             row = (COUNTED, finished, "")
-        rows.append((task, *row))
+        rows.append((task, *row, _unknown_tokens(cells, base_id, task)))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _unknown_tokens(cells: pd.DataFrame, base_id: str, task: str) -> float | None:
+    """The share of the task's training tokens the base's tokenizer does not know (its cells
+    record it; None when none did)."""
+    if "unknown_token_rate" not in cells:
+        return None
+    rates = cells.unknown_token_rate[(cells.model_id == base_id) & (cells.task == task)].dropna()
+    return float(rates.max()) if len(rates) else None
+
+
+def unreadable_tasks(tables_dir) -> list:
+    """[(task, share of unknown tokens)] for the tasks whose text the base's tokenizer mostly
+    cannot read (above UNKNOWN_LIMIT), from tasks.csv (older tables: none known)."""
+    path = Path(tables_dir) / "tasks.csv"
+    if not path.exists():
+        return []
+    coverage = pd.read_csv(path, keep_default_na=False)
+    if "unknown_tokens" not in coverage:
+        return []
+    rates = pd.to_numeric(coverage.unknown_tokens, errors="coerce")
+    return [(t, float(r)) for t, r in zip(coverage.task, rates, strict=True) if r > UNKNOWN_LIMIT]
 
 
 def counted_tasks(coverage: pd.DataFrame) -> list:

@@ -244,9 +244,23 @@ def _load(path: Path, meta: dict) -> list:
     ]
 
 
+def unknown_token_rate(tokenizer, features: list) -> float | None:
+    """The share of a split's tokens (special tokens left out) that are the tokenizer's unknown
+    token: near 1, the tokenizer cannot read the task's text (None: no unknown token)."""
+    unknown = tokenizer.unk_token_id
+    if unknown is None or not features:
+        return None
+    special = set(tokenizer.all_special_ids) - {unknown}
+    ids = np.concatenate([np.asarray(f["input_ids"]) for f in features])
+    words = ids[~np.isin(ids, list(special))]
+    return float((words == unknown).mean()) if len(words) else None
+
+
 def timed_encoded_splits(tokenizer, task, max_length, splits, cache_root, record: dict) -> dict:
-    """encoded_splits, with the seconds it took in record["tokenize_seconds"]."""
+    """encoded_splits, with the seconds it took in record["tokenize_seconds"] and the share of
+    the first split's tokens the tokenizer does not know in record["unknown_token_rate"]."""
     started = time.perf_counter()
     encoded = encoded_splits(tokenizer, task, max_length, splits, cache_root)
     record["tokenize_seconds"] = time.perf_counter() - started
+    record["unknown_token_rate"] = unknown_token_rate(tokenizer, encoded[splits[0]])
     return encoded

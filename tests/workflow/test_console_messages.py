@@ -81,3 +81,65 @@ def test_a_config_off_the_schema_is_named_in_one_line(workdir, change, said):
     output = result.stdout + result.stderr
     assert result.returncode != 0 and said in output
     assert "Traceback" not in output and len(output.splitlines()) < 15
+
+
+def test_a_base_path_typo_inside_the_demo_zoo_is_named(workdir):
+    config = load_config()
+    config["architectures"]["demo-bert"]["base_model"]["path"] = f"{ZOO}/tiny-bert-bse"
+    path = workdir / "typo.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(workdir, path, "-n", check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "MissingInputException" not in said
+    assert f"config architectures.demo-bert.base_model.path: {ZOO}/tiny-bert-bse is not a" in said
+
+
+@pytest.mark.parametrize(
+    "registry, said",
+    [
+        ("demo_x:\n  dataset: csv\n  inputs: [text\n", "mine.yaml:4:1: "),
+        ("demo_x:\n  dataset: csv\n  input: [text]\n  label: label\n",
+         "mine.yaml:3: task 'demo_x': unknown key 'input' (did you mean 'inputs'?"),
+    ],
+    ids=["malformed YAML", "unknown key"],
+)  # fmt: skip
+def test_a_registry_mistake_is_named_in_one_line(workdir, registry, said):
+    (workdir / "mine.yaml").write_text(registry)
+    config = {**load_config(), "task_registries": ["resources/tasks/demo.yaml", "mine.yaml"]}
+    path = workdir / "off.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(workdir, path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and said in output, output[-2000:]
+    assert "Traceback" not in output and len(output.splitlines()) < 15
+
+
+def test_a_regression_probe_task_is_refused_before_any_probe(workdir):
+    registry = yaml.safe_load((workdir / "resources/tasks/demo.yaml").read_text())
+    name = next(n for n, e in registry.items() if e.get("task_type") == "regression")
+    config = {**load_config(), "probe": {**load_config()["probe"], "task": name}}
+    path = workdir / "off.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(workdir, path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"config probe.task: '{name}' is a regression task" in output
+
+
+def test_a_failed_jobs_own_error_line_is_on_the_console(workdir):
+    """The Hub cannot be reached (HF_HUB_OFFLINE in the tests): the listing job fails, and the
+    console says why next to its log, not only that a command failed."""
+    config = {**load_config(), "targets": ["demo_topic"]}
+    config["architectures"] = {
+        "hub-bert": {"base_model": {"id": "org/bert"}, "source": {"type": "hub"}}
+    }
+    config.pop("demo_zoo")
+    path = workdir / "hub.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(workdir, path, "--until", "list_candidates", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    line = next(x for x in output.splitlines() if "list_candidates failed: " in x)
+    assert line.endswith("(results/logs/list_candidates/hub-bert.log)"), line
+    logged = (workdir / "results/logs/list_candidates/hub-bert.log").read_text().splitlines()
+    assert [x for x in logged if x.strip()][-1].strip() in line

@@ -1,9 +1,14 @@
 """README "Your own models and tasks", run as written: its code blocks (marked
 `<!-- readme-test: NAME -->`) become the files and commands of a workflow copy."""
 
+import json
+import os
 import random
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -64,3 +69,25 @@ def test_your_own_task_runs_as_written(micro_run, tmp_path):
     ranking = pd.read_csv(results / "architectures/tiny-bert/tables/ranking.csv")
     assert len(ranking) >= 2  # candidates finetuned from the tiny BERT, fully tested
     assert "pages: results/my/site_html/index.html" in result.stderr
+    a_model_added_to_the_zoo_folder_is_probed(tmp_path, blocks["add a model"])
+
+
+def a_model_added_to_the_zoo_folder_is_probed(workdir, block):
+    """The README's next two commands: a model folder put beside the demo's, then Snakemake
+    called from the venv without activating it (PATH without the venv)."""
+    copy, call = [line.split("#")[0].split() for line in block.splitlines()]
+    source = workdir / "results/demo_zoo/models/sentiment-tuned"
+    shutil.copytree(source, workdir / copy[-1] / "my-tiny-bert")
+    (workdir / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
+    )
+    result = subprocess.run(call, cwd=workdir, env=env, capture_output=True, text=True,
+                            timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    probe = json.loads((workdir / "results/my/architectures/tiny-bert/probe/my-tiny-bert.json")
+                       .read_text())  # fmt: skip
+    assert probe["status"] == "ok"
+    ran = re.findall(r"^rule (\w+):", result.stderr + result.stdout, re.M)
+    assert "probe" in ran and ran.count("probe") == 1  # its probe alone, nothing probed again

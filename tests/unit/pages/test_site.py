@@ -13,6 +13,7 @@ from model_recycling.pages.html import render_html_site
 from model_recycling.pages.rankings import home_order, rank_numbers
 from model_recycling.pages.site import render_site
 from model_recycling.settings import fill_defaults
+from model_recycling.tables.coverage import unreadable_tasks
 from tests.support.records import FINGERPRINTS, METAS, TASKS, aggregate, write_arch_dir, write_cell
 
 
@@ -137,6 +138,31 @@ def test_a_target_that_could_not_be_prepared_is_said_on_every_page_that_names_ta
     )
     manifest = json.loads((site / "manifest.json").read_text())
     assert manifest["task_fingerprints"]["t_new"] == "failed: file isear.csv not found"
+
+
+def test_a_task_the_tokenizer_cannot_read_is_named_with_its_rate(arch_dir, tmp_path):
+    for seed in (0, 1):  # the base's cells record the share of unknown tokens
+        path = arch_dir / "cells/base/t_acc" / f"seed{seed}.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "unknown_token_rate": 0.87}))
+    tables = tmp_path / "tables"
+    aggregate(arch_dir, tables)
+    assert unreadable_tasks(tables) == [("t_acc", 0.87)]
+    counts = {"listed": 2, "excluded": 0, "probed": 2, "probe_failed": 0, "selected": 2,
+              "tested": 2}  # fmt: skip
+    (tables / "counts.json").write_text(json.dumps(counts))
+    meta = {t: {**METAS[t], "spec": {"dataset": "d", "config": None, "eval_split": "test"},
+                "sizes": {"eval": 100, "train": 10, "dev": 2}, "label_counts": {"dev": {"a": 1}}}
+            for t in TASKS}  # fmt: skip
+    settings = fill_defaults({"targets": TASKS, "seeds": [0], "baseline_seeds": [0, 1],
+                              "task_meta": meta, "probe": {"task": "p"}})  # fmt: skip
+    site = tmp_path / "site"
+    render_site(site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}},
+                settings)  # fmt: skip
+    home = (site / "index.md").read_text()
+    assert "demo: text its tokenizer cannot read: t_acc (87% unknown tokens)" in home
+    ranking = (site / "demo_table.md").read_text()
+    assert "**Text mostly unknown to base's tokenizer:** t_acc (87% of its tokens)" in ranking
+    assert (site / "data/demo/tasks.csv").exists()
 
 
 EVIL_ID = "x|y <script>alert(1)</script> {{ site.x }} {% include e %} [z](javascript:1) $\\bad$"

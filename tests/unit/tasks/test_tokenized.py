@@ -15,7 +15,7 @@ from model_recycling.models.loading import load_tokenizer
 from model_recycling.probing.job import probe_candidate
 from model_recycling.tasks import tokenized
 from model_recycling.tasks.prepare import load_prepared
-from model_recycling.tasks.tokenized import encode
+from model_recycling.tasks.tokenized import encode, timed_encoded_splits, unknown_token_rate
 
 HP = Hyperparameters.from_config(
     dict(
@@ -162,3 +162,15 @@ def test_an_unusable_cache_folder_costs_a_warning_not_the_job(tiny_zoo, tmp_path
     got = tokenized.encoded_splits(tokenizer, task, 48, SPLITS, blocked, log=logged.append)
     assert got == {s: encode(tokenizer, getattr(task, s), 48) for s in SPLITS}
     assert "unusable" in logged[0]
+
+
+def test_the_share_of_unknown_tokens_is_recorded_and_english_is_unknown_to_the_demo(tiny_zoo):
+    tokenizer = load_tokenizer(tiny_zoo / "base")
+    demo = load_prepared(tiny_zoo / "prepared/demo_topic")
+    record = {}
+    timed_encoded_splits(tokenizer, demo, 48, ("train",), None, record)
+    assert record["unknown_token_rate"] < 0.05  # the demo's own language
+    english = [{"texts": ["the battery lasts all day and the screen is bright"], "label": 0}]
+    rate = unknown_token_rate(tokenizer, encode(tokenizer, english, 48))
+    assert rate > 0.8  # the demo's tokenizer knows only the synthetic lexicon
+    assert unknown_token_rate(tokenizer, []) is None
