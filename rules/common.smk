@@ -54,6 +54,7 @@ from model_recycling.runtime.summary import (
     disk_full,
     drop_previous_pages,
     error_line,
+    read_only,
     recorded_failures,
     set_aside_pages,
     short_selections,
@@ -66,6 +67,8 @@ from model_recycling.tasks.registry import load_registry
 RESULTS = config["results_dir"] = plan.resolve_results_dir(
     config, workflow.config_settings.configfiles
 )
+if read_only(RESULTS):
+    raise WorkflowError(read_only(RESULTS))
 # What jobs are told (their params): the config, less where its results go and the defaults it
 # leaves to the schema that were added after results were recorded (settings.as_recorded).
 RECORDED = as_recorded(config, CONFIG_AS_WRITTEN)

@@ -70,6 +70,10 @@ LISTING_FIELDS = [
 ]
 
 
+# The Hub's bot that opens a pull request converting pickle weights to safetensors.
+CONVERSION_BOT = "SFconvertbot"
+
+
 class HubUnavailableError(RuntimeError):
     """The Hub cannot be reached and no cached listing can stand in for it."""
 
@@ -227,13 +231,51 @@ def _model_details(api, model_id, base: dict, source_cfg: dict) -> dict:
     limit = weight_limit(base, source_cfg["parameter_tolerance"])
     try:
         info = call(api.model_info, model_id, files_metadata=True)
-        return _details_from_info(api, info, source_cfg, limit)
+        converted, ref = _safetensors_conversion(api, info)
+        details = _details_from_info(api, converted or info, source_cfg, limit)
+        if converted:
+            details["weight_format"] = f"safetensors (conversion {ref})"
+        return details
     except (RepositoryNotFoundError, DisabledRepoError, RevisionNotFoundError) as err:
         return {"error": access_problem(err)}
     except Exception as err:  # noqa: BLE001 - see the docstring
         if unreachable_reason(err) is not None:
             raise
         return {"error": one_line(err)}
+
+
+def _safetensors_conversion(api, info) -> tuple:
+    """(the model's info at a safetensors conversion of its pickle weights, the ref) for a
+    model with only pytorch_model*.bin on its main branch; (None, "") otherwise. A conversion is
+    the Hub's conversion bot's pull request whose commit adds model*.safetensors and keeps
+    main's pickle files unchanged (same LFS sha256): the same weights, readable without
+    unpickling. Its commit is what the listing pins."""
+    siblings = {s.rfilename: s for s in info.siblings or []}
+    weight_format, pickles = weight_files(siblings)
+    if weight_format != "pytorch":
+        return None, ""
+    main_ids = {name: _file_id(siblings[name]) for name in pickles}
+    requests = call(
+        lambda: list(
+            api.get_repo_discussions(info.id, author=CONVERSION_BOT, discussion_type="pull_request")
+        )
+    )
+    for request in requests:
+        ref = f"refs/pr/{request.num}"
+        try:
+            converted = call(api.model_info, info.id, revision=ref, files_metadata=True)
+        except RevisionNotFoundError:
+            continue
+        files = {s.rfilename: s for s in converted.siblings or []}
+        same = all(name in files and _file_id(files[name]) == id_ for name, id_ in main_ids.items())
+        if same and weight_files(files)[0] == "safetensors":
+            return converted, ref
+    return None, ""
+
+
+def _file_id(sibling) -> str:
+    """A file's content id: its LFS sha256, or its git blob id for a file not in LFS."""
+    return sibling.lfs.sha256 if sibling.lfs else f"git:{sibling.blob_id}"
 
 
 def _details_from_info(api, info, source_cfg: dict, limit: int | None) -> dict:
@@ -248,9 +290,7 @@ def _details_from_info(api, info, source_cfg: dict, limit: int | None) -> dict:
         "weight_format": weight_format,
         # Identical weights have identical LFS sha256 (git blob id for non-LFS files).
         "weight_ids": sorted(
-            siblings[name].lfs.sha256 if siblings[name].lfs else f"git:{siblings[name].blob_id}"
-            for name in weights
-            if not name.endswith(".json")
+            _file_id(siblings[name]) for name in weights if not name.endswith(".json")
         ),
         "hub_total": info.safetensors.total if info.safetensors else None,
         "weight_bytes": sum(sizes[name] or 0 for name in weights),

@@ -40,7 +40,10 @@ def _legend(ranked: list) -> str:
     meanings = "; ".join(f"`{o}`: {MEANING[o]}" for o in RANKED if o in shown)
     return (
         f"Linear-probe score x100, best first. {meanings}. A calibration sample is finetuned "
-        "although the probe did not pick it, to measure how well the probe picks.\n\n"
+        "although the probe did not pick it, to measure how well the probe picks. `weights`: "
+        "the file format the model was loaded from (safetensors; a safetensors conversion pull "
+        "request of a pickle-only model, pinned at its commit; or pytorch, a pickle loaded with "
+        "torch.load(weights_only=True)).\n\n"
     )
 
 
@@ -49,10 +52,11 @@ def _ranked_table(arch: str, ranked: list) -> str:
         [
             r["probe_rank"], _model_cell(arch, r), f"{float(r['probe_score']):.2f}",
             r["outcome"] + (" (calibration sample)" if r["sample"] else ""),
+            text(r.get("weights") or ""),  # candidates.csv written before it: unknown
         ]
         for r in ranked
     ]  # fmt: skip
-    return md_table(["#", "model", "linear probe x100", "outcome"], rows, "rlrl")
+    return md_table(["#", "model", "linear probe x100", "outcome", "weights"], rows, "rlrll")
 
 
 def candidates_page(arch: str, base_id: str, rows: list, front_matter: str) -> str:

@@ -50,10 +50,7 @@ def read_listings(config: dict, root: Path, assume_candidates: int | None = None
         elif assume_candidates is not None:
             listings[arch] = [_Placeholder() for _ in range(assume_candidates)]
         else:
-            raise FileNotFoundError(
-                f"{path}: not listed yet; run the listing first "
-                f"(snakemake --until list_candidates) or pass --assume-candidates N"
-            )
+            raise FileNotFoundError(f"{arch} is not listed yet ({path})")
     return listings
 
 
@@ -311,7 +308,13 @@ def cost_job(configfile, root=".", bench=None, sizes=None, assume_candidates=Non
     sizes = load_sizes(Path(sizes or REPO / "resources/tasks/protocol_sizes.yaml"))
     try:
         result = estimate(config, Path(root), bench, sizes, assume_candidates)
-    except (FileNotFoundError, ValueError) as err:
+    except FileNotFoundError as err:
+        raise SystemExit(
+            f"cost: {err}; listing needs the Hub (make run CONFIG={configfile} "
+            f"ARGS='--until list_candidates'); offline, assume a pool size: make cost "
+            f"CONFIG={configfile} ARGS='--assume-candidates 2000' (the README's figures)"
+        ) from None
+    except ValueError as err:
         raise SystemExit(f"cost: {err}") from None
     print(f"{configfile}:")
     print(report(result, speedup, device))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 from model_recycling.listing.candidates import read_candidates
@@ -137,6 +138,19 @@ def disk_full(paths) -> str:
                 "jobs that write there fail (their logs may be empty). Free space and run again."
             )
     return ""
+
+
+def read_only(results) -> str:
+    """'' unless the results folder exists without write permission for its owner (as after
+    chmod -R a-w): then what to do, naming it. The mode is read, not os.access, which says yes
+    to root whatever the mode."""
+    path = Path(results)
+    if not path.is_dir() or path.stat().st_mode & stat.S_IWUSR:
+        return ""
+    return (
+        f"{path} is read-only: new results, tables and pages cannot be written there. Make it "
+        f"writable (chmod -R u+w {path}) or set results_dir to another folder."
+    )
 
 
 def set_aside_pages(results) -> list:

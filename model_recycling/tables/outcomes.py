@@ -15,7 +15,7 @@ from model_recycling.listing.candidates import read_candidates
 from model_recycling.probing.selection import finetuned, read_selection
 
 CSV_COLUMNS = [
-    "model_id", "revision", "outcome", "sample", "probe_rank", "probe_score", "reason",
+    "model_id", "revision", "outcome", "sample", "probe_rank", "probe_score", "reason", "weights",
 ]  # fmt: skip
 
 # Where a listed candidate ended: the one vocabulary of every page and of candidates.csv.
@@ -105,7 +105,8 @@ def candidate_outcomes(
     refused_probes = refused_probes or {}
     rows = []
     for candidate in read_candidates(candidates_tsv):
-        row = {"model_id": candidate.model_id, "revision": candidate.revision}
+        row = {"model_id": candidate.model_id, "revision": candidate.revision,
+               "weights": candidate.weight_format}  # fmt: skip
         probe = selection.get(candidate.model_id)
         outcome, reason = _probe_outcome(probe, refused_probes.get(candidate.model_id, ""))
         if candidate.status != "ok":

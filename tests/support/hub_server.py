@@ -17,8 +17,9 @@ status codes, headers and error shapes that huggingface_hub parses:
   POST /api/validate-yaml; POST /api/models/{id}/preupload/{rev} (upload mode per file);
   POST /api/models/{id}/commit/{rev}?create_pr=1 (NDJSON header and files; a token is required,
   and only pull requests are accepted: a direct push answers 403); GET
-  /api/models/{id}/discussions (`type`, `status`, pages of `p`). Opened pull requests are kept in
-  FakeHub.pull_requests, their files beside them.
+  /api/models/{id}/discussions (`type`, `status`, `author`, pages of `p`). Opened pull requests
+  are kept in FakeHub.pull_requests, their files beside them. A safetensors conversion
+  (FakeHub.add_conversion) is a pull request whose ref (refs/pr/N) and commit serve its files.
 * GET /api/datasets/{id}[/revision/{rev}]: a dataset's info at a branch (FakeHub.datasets).
 * Errors: unknown or private repo -> 401 without token / 404 with one (X-Error-Code RepoNotFound);
   gated repo files -> 401/403 X-Error-Code GatedRepo; disabled repo files -> 403 "Access to this
@@ -304,6 +305,33 @@ class FakeHub:
             repo["info"]["siblings"].append({"rfilename": name})
         repo["info"] = _with_content_fields(repo["info"], repo["files"])
 
+    def add_conversion(self, repo_id: str, author: str = "SFconvertbot") -> str:
+        """A safetensors conversion of a pickle-only repository, as the Hub's conversion bot
+        opens it: a pull request (refs/pr/N) whose commit adds model.safetensors, converted
+        from pytorch_model.bin, to main's files. Returns the ref."""
+        import torch
+        from safetensors.torch import save
+
+        repo = self.repos[repo_id]
+        state = torch.load(io.BytesIO(repo["files"]["pytorch_model.bin"]), weights_only=True)
+        files = {**repo["files"], "model.safetensors": save({k: v.contiguous() for k, v in
+                                                             state.items()})}  # fmt: skip
+        prs = self.pull_requests.setdefault(repo_id, [])
+        num = len(prs) + 1
+        ref = f"refs/pr/{num}"
+        document = {**repo["info"], "sha": hashlib.sha1(f"{repo_id} {ref}".encode()).hexdigest(),
+                    "siblings": [{"rfilename": name} for name in files]}  # fmt: skip
+        info = _with_content_fields(document, files)
+        revisions = repo.setdefault("revisions", {})
+        revisions[ref] = revisions[info["sha"]] = {"info": info, "files": files}
+        prs.append({
+            "num": num, "title": "Adding `safetensors` variant of this model", "status": "open",
+            "isPullRequest": True, "createdAt": "2024-01-01T00:00:00.000Z",
+            "author": {"name": author}, "repo": {"name": repo_id, "type": "model"},
+            "numComments": 1, "pinned": False, "files": {},
+        })  # fmt: skip
+        return ref
+
     def log(self, **request) -> None:
         with self._lock:
             self.requests.append(request)
@@ -317,9 +345,10 @@ class FakeHub:
 
     def blob(self, sha256: str) -> bytes | None:
         for repo in self.repos.values():
-            for sibling in repo["info"]["siblings"]:
-                if sibling.get("lfs", {}).get("sha256") == sha256:
-                    return repo["files"][sibling["rfilename"]]
+            for state in [repo, *repo.get("revisions", {}).values()]:
+                for sibling in state["info"]["siblings"]:
+                    if sibling.get("lfs", {}).get("sha256") == sha256:
+                        return state["files"][sibling["rfilename"]]
         return None
 
 
@@ -453,8 +482,14 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
+    @staticmethod
+    def _at(repo: dict, revision: str) -> dict:
+        """The repository as a revision holds it: main, its commit, or another ref or commit
+        (FakeHub.add_conversion)."""
+        return repo.get("revisions", {}).get(revision, repo)
+
     def _bad_revision(self, repo: dict, revision: str, headers: dict | None = None) -> bool:
-        if revision in ("main", repo["info"]["sha"]):
+        if revision in ("main", repo["info"]["sha"], *repo.get("revisions", {})):
             return False
         self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}", headers)
         return True
@@ -519,9 +554,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._discussions(repo_id, repo)
         if self._deny(repo_id, repo, files=False):
             return
-        if rest[:1] == ["revision"] and self._bad_revision(repo, "/".join(rest[1:])):
+        revision = "/".join(rest[1:]) if rest[:1] == ["revision"] else "main"
+        if self._bad_revision(repo, revision):
             return
-        info = copy.deepcopy(repo["info"])
+        info = copy.deepcopy(self._at(repo, revision)["info"])
         if self.query.get("blobs", [""])[0].lower() != "true":
             info["siblings"] = [{"rfilename": s["rfilename"]} for s in info["siblings"]]
         expand = self.query.get("expand") or self.query.get("expand[]")
@@ -553,7 +589,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         recursive = self.query.get("recursive", [""])[0].lower() == "true"
         entries, folders = [], set()
-        for sibling in repo["info"]["siblings"]:
+        for sibling in self._at(repo, revision)["info"]["siblings"]:
             name = sibling["rfilename"]
             if "/" in name:
                 folders.add(name.split("/")[0])
@@ -583,10 +619,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, None, "Not Found")
         if self._deny(repo_id, repo, files=True):
             return
-        commit = {"X-Repo-Commit": repo["info"]["sha"]}
         revision, filename = rest[1], "/".join(rest[2:])
-        if self._bad_revision(repo, revision, commit):
+        if self._bad_revision(repo, revision, {"X-Repo-Commit": repo["info"]["sha"]}):
             return
+        repo = self._at(repo, revision)
+        commit = {"X-Repo-Commit": repo["info"]["sha"]}
         if filename not in repo["files"]:
             return self._error(404, "EntryNotFound", "Entry not found", commit)
         sibling = next(s for s in repo["info"]["siblings"] if s["rfilename"] == filename)
@@ -618,11 +655,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self._deny(repo_id, repo, files=False):
             return
         kind, status = self.query.get("type", ["all"])[0], self.query.get("status", ["all"])[0]
+        author = self.query.get("author", [None])[0]
         found = [
             {k: v for k, v in pr.items() if k != "files"}
             for pr in reversed(self.hub.pull_requests.get(repo_id, []))
             if kind in ("all", "pull_request") and status in ("all", pr["status"])
-        ]
+            and author in (None, pr["author"]["name"])
+        ]  # fmt: skip
         start = int(self.query.get("p", ["0"])[0]) * DISCUSSIONS_PAGE
         self._json({
             "discussions": found[start : start + DISCUSSIONS_PAGE],

@@ -143,3 +143,18 @@ def test_a_failed_jobs_own_error_line_is_on_the_console(workdir):
     assert line.endswith("(results/logs/list_candidates/hub-bert.log)"), line
     logged = (workdir / "results/logs/list_candidates/hub-bert.log").read_text().splitlines()
     assert [x for x in logged if x.strip()][-1].strip() in line
+
+
+def test_read_only_results_are_named_before_anything_runs(workdir):
+    """Results kept read-only (chmod -R a-w), then a run asked for more: named in one line."""
+    path = workdir / "micro.yaml"
+    path.write_text(yaml.safe_dump(load_config(), sort_keys=False))  # results_dir: results
+    (workdir / "results").mkdir()
+    (workdir / "results").chmod(0o555)
+    try:
+        result = snakemake(workdir, path, "-n", check=False)
+    finally:
+        (workdir / "results").chmod(0o755)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "ProtectedOutputException" not in output
+    assert "results is read-only: new results, tables and pages cannot be written" in output

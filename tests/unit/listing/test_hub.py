@@ -489,3 +489,32 @@ def test_a_revision_that_is_not_a_commit_sha_is_excluded(hub, tmp_path):
     for sha in ("../..", "main", ""):
         row = Candidate("evil/mirror", sha, "hub")
         assert files_reason(row, {"sha": sha}, {}, 0.0).startswith("not usable: the Hub gave no")
+
+
+def test_a_pickle_only_candidate_is_listed_through_its_safetensors_conversion(hub, tmp_path):
+    """The Hub's conversion bot opened a pull request adding model.safetensors: the listing pins
+    that commit (main's pickle unchanged there), and the download takes the safetensors."""
+    main_sha = hub.repos[PICKLE_ONLY]["info"]["sha"]
+    hub.add_conversion(PICKLE_ONLY, author="someone-else")  # not the bot: never trusted
+    ref = hub.add_conversion(PICKLE_ONLY)
+    converted = hub.repos[PICKLE_ONLY]["revisions"][ref]["info"]["sha"]
+    candidate = by_id(listing(hub, tmp_path))[PICKLE_ONLY]
+    assert candidate.status == "ok", candidate.reason
+    assert candidate.revision == converted != main_sha
+    assert candidate.weight_format == "safetensors (conversion refs/pr/2)"
+    assert candidate.backbone_parameters == 5840  # read from the conversion's header
+    api = HfApi(endpoint=hub.endpoint)
+    dest = download_candidate(PICKLE_ONLY, candidate.revision, tmp_path / "m", api=api)
+    assert weight_format(dest) == "safetensors" and "pytorch_model.bin" not in downloaded(dest)
+    assert count_parameters(dest)[1] == 5840
+
+
+def test_a_conversion_whose_pickle_differs_from_main_is_not_used(hub, tmp_path):
+    ref = hub.add_conversion(PICKLE_ONLY)
+    state = hub.repos[PICKLE_ONLY]["revisions"][ref]
+    state["files"]["pytorch_model.bin"] += b"changed since"  # main moved on after the conversion
+    from tests.support.hub_server import _with_content_fields
+
+    state["info"] = _with_content_fields(state["info"], state["files"])
+    candidate = by_id(listing(hub, tmp_path))[PICKLE_ONLY]
+    assert candidate.status == "excluded" and "pickle weights only" in candidate.reason

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from model_recycling.runtime.cost import estimate, report
+from model_recycling.runtime.cost import cost_job, estimate, report
+from tests.support.common import REPO
 from tests.support.recorded_run import small_hub_config, write_recorded_run
 
 N_CANDIDATES = 4
@@ -70,3 +71,22 @@ def test_the_estimate_shows_what_the_adaptive_rules_save(tmp_path):
     calibration = config["calibration_k"] * 6
     assert candidate["least"] == calibration + 6 + (config["top_k"] - 1) * 4
     assert candidate["least"] <= candidate["expected"] <= candidate["full"]
+
+
+def test_the_readme_table_is_what_make_cost_prints_offline(tmp_path, capsys):
+    """README "What it costs": configs/hub.yaml at 2,000 candidates, from the committed
+    benchmarks/results.json; and without a listing, one line saying what to do offline."""
+    with pytest.raises(SystemExit) as stopped:
+        cost_job(REPO / "configs/hub.yaml", tmp_path)
+    said = str(stopped.value)
+    assert "\n" not in said and "is not listed yet" in said
+    assert "ARGS='--assume-candidates 2000'" in said
+    cost_job(REPO / "configs/hub.yaml", tmp_path, assume_candidates=2000)
+    printed = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()
+               if line.split()}  # fmt: skip
+    readme = (REPO / "README.md").read_text()
+    for stage, row in (("probes", "| probes (MNLI"), ("baseline_cells", "| baseline cells (36"),
+                       ("candidate_cells", "| candidate cells (36")):  # fmt: skip
+        line = next(x for x in readme.splitlines() if x.startswith(row))
+        jobs, hours = [cell.strip() for cell in line.split("|")[2:4]]
+        assert [jobs, hours] == printed[stage], stage

@@ -12,6 +12,7 @@ from model_recycling.runtime.summary import (
     disk_full,
     drop_previous_pages,
     error_line,
+    read_only,
     recorded_failures,
     set_aside_pages,
     short_selections,
@@ -102,3 +103,15 @@ def test_a_full_filesystem_is_named(tmp_path):
         assert said.startswith(f"No space left on device: the filesystem of {full} has 0 MB free")
     finally:
         subprocess.run(["umount", str(full)], check=False)
+
+
+def test_a_read_only_results_folder_is_named(tmp_path):
+    results = tmp_path / "results/demo"
+    results.mkdir(parents=True)
+    assert read_only(results) == "" and read_only(tmp_path / "absent") == ""
+    results.chmod(0o555)
+    try:
+        said = read_only(results)
+    finally:
+        results.chmod(0o755)
+    assert said.startswith(f"{results} is read-only") and f"chmod -R u+w {results}" in said
