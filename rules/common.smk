@@ -50,6 +50,7 @@ from model_recycling.listing.folders import local_source_files
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.probing.selection import finetuned, read_selection
 from model_recycling.runtime import plan
+from model_recycling.runtime.resume import interpreter_first_on_path
 from model_recycling.runtime.summary import (
     disk_full,
     drop_previous_pages,
@@ -100,12 +101,8 @@ OFFLINE = (
     else "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1; "
 )
 shell.prefix(f"export PYTHONPATH={workflow.basedir!r}:$PYTHONPATH; {OFFLINE}")
-# Jobs run `python` from PATH: the interpreter Snakemake runs under comes first, so that
-# `.venv/bin/snakemake` works without activating the venv (its jobs run in the venv too).
-if os.environ.get("PATH", "").split(os.pathsep)[0] != os.path.dirname(sys.executable):
-    os.environ["PATH"] = os.pathsep.join(
-        [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
-    )
+# `.venv/bin/snakemake` without activating the venv: its jobs run in the venv too.
+interpreter_first_on_path()
 ARCH = f"{RESULTS}/architectures/{{arch}}"
 TASKS = f"{RESULTS}/tasks/{{task}}"
 LOGS = f"{RESULTS}/logs"

@@ -43,6 +43,15 @@ from model_recycling.runtime.orphans import (
 )
 
 LOCKS = Path(".snakemake/locks")
+
+
+def interpreter_first_on_path() -> None:
+    """Jobs run `python` from PATH: put the folder of the interpreter this process runs under
+    first, so that `.venv/bin/snakemake` runs its jobs in the venv without activating it."""
+    folder = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != folder:
+        os.environ["PATH"] = os.pathsep.join([folder, path])
 RUN_LOCK = Path(".snakemake/make-run.lock")
 DEFAULT_CONFIG = "config.yaml"
 HOLDER_WAIT_S = 2  # the winner of a simultaneous start writes its pid just after locking

@@ -180,3 +180,13 @@ def test_a_bad_orphans_setting_is_named(tmp_path):
     assert result.returncode == 2
     assert result.stderr == "make run: RESUME_ORPHANS must be 'wait' or 'stop', not 'kill'\n"
     assert started(tmp_path) == []
+
+
+def test_the_interpreters_folder_comes_first_on_path_once(monkeypatch):
+    from model_recycling.runtime.resume import interpreter_first_on_path
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    interpreter_first_on_path()
+    interpreter_first_on_path()
+    folders = os.environ["PATH"].split(os.pathsep)
+    assert folders == [os.path.dirname(sys.executable), "/usr/bin", "/bin"]
