@@ -52,6 +52,8 @@ def interpreter_first_on_path() -> None:
     path = os.environ.get("PATH", "")
     if path.split(os.pathsep)[0] != folder:
         os.environ["PATH"] = os.pathsep.join([folder, path])
+
+
 RUN_LOCK = Path(".snakemake/make-run.lock")
 DEFAULT_CONFIG = "config.yaml"
 HOLDER_WAIT_S = 2  # the winner of a simultaneous start writes its pid just after locking
