@@ -42,7 +42,7 @@ lint: $(VENV)/.installed
 	ruff format --check .
 	snakefmt --check Snakefile rules/
 	lint-imports
-	python dev/check_sizes.py model_recycling
+	python dev/check_sizes.py model_recycling rules
 	snakemake --lint
 
 # Regenerate both locks after editing requirements.in or requirements-dev.in (dev/lock.py).

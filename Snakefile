@@ -18,12 +18,15 @@ if not workflow.config_settings.configfiles:
 
 
 include: "rules/common.smk"
+include: "rules/hooks.smk"
 include: "rules/demo_zoo.smk"
 include: "rules/tasks.smk"
-include: "rules/candidates.smk"
-include: "rules/finetune.smk"
+include: "rules/listing.smk"
+include: "rules/probing.smk"
+include: "rules/finetuning.smk"
 include: "rules/rounds.smk"
-include: "rules/report.smk"
+include: "rules/tables.smk"
+include: "rules/pages.smk"
 
 
 onstart:

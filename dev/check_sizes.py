@@ -1,5 +1,6 @@
 """`make lint`: no module of the package longer than MAX_MODULE_LINES, no function longer than
-MAX_FUNCTION_LINES (a newcomer reads either in one sitting)."""
+MAX_FUNCTION_LINES, no rule file longer than MAX_RULE_FILE_LINES (a newcomer reads either in one
+sitting). Arguments: the folders to check (.py files are modules, .smk files rule files)."""
 
 import ast
 import sys
@@ -7,16 +8,21 @@ from pathlib import Path
 
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
+MAX_RULE_FILE_LINES = 300
+
+
+def _too_long(path: Path, limit: int) -> list:
+    lines = path.read_text(encoding="utf-8").count("\n")
+    return [f"{path}: {lines} lines (at most {limit})"] if lines > limit else []
 
 
 def problems(root: Path) -> list:
     found = []
+    for path in sorted(root.rglob("*.smk")):
+        found += _too_long(path, MAX_RULE_FILE_LINES)
     for path in sorted(root.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        lines = text.count("\n")
-        if lines > MAX_MODULE_LINES:
-            found.append(f"{path}: {lines} lines (at most {MAX_MODULE_LINES})")
-        for node in ast.walk(ast.parse(text)):
+        found += _too_long(path, MAX_MODULE_LINES)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = node.end_lineno - node.lineno + 1
                 if length > MAX_FUNCTION_LINES:
@@ -28,6 +34,6 @@ def problems(root: Path) -> list:
 
 
 if __name__ == "__main__":
-    found = problems(Path(sys.argv[1] if len(sys.argv) > 1 else "model_recycling"))
-    print("\n".join(found) or "sizes: every module and function within bounds")
+    found = [p for root in sys.argv[1:] or ["model_recycling"] for p in problems(Path(root))]
+    print("\n".join(found) or "sizes: every module, function and rule file within bounds")
     sys.exit(1 if found else 0)

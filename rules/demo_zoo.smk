@@ -1,6 +1,10 @@
 # The demo zoo: synthetic tasks, a tiny base model and intermediate models finetuned from it,
 # built by the workflow itself (offline, deterministic). Enabled by demo_zoo.enabled.
 
+
+include: "functions/demo_zoo.smk"
+
+
 if ZOO.get("enabled"):
 
     # The demo zoo is small: built on the submitting host, never queued on a cluster.

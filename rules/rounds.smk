@@ -1,6 +1,9 @@
 # The adaptive rules' rounds (opt-in: `baseline_seeds` as a rule, a `racing` section). After each
 # round a small host job reads the cells so far and writes what the rule decides next; being
-# checkpoints, Snakemake then plans the next round's cells (rules/common.smk reads the chain).
+# checkpoints, Snakemake then plans the next round's cells (the functions below read the chain).
+
+
+include: "functions/rounds.smk"
 
 
 localrules:
@@ -14,7 +17,7 @@ checkpoint baseline_round:
         cells=lambda w: plan.cells(
             config,
             w.arch,
-            [plan.base_name(config, w.arch)],
+            [BASE_NAMES[w.arch]],
             [w.task],
             baseline_round_seeds(w.arch, w.task, int(w.round)),
         ),
@@ -28,8 +31,8 @@ checkpoint baseline_round:
     params:
         rule=baseline_round_rule,
         base_id=lambda w: base_id(w.arch),
-        base_revision=lambda w: model_revision(w.arch, plan.base_name(config, w.arch)),
-        base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),
+        base_revision=base_revision_param,
+        base_dir=base_dir_param,
     shell:
         "python scripts/baseline_round.py --task-meta {input.meta} --cells {input.cells} "
         "--rule {params.rule:q} --base-id {params.base_id:q} "
@@ -81,8 +84,8 @@ checkpoint race_round:
             }
         ),
         base_id=lambda w: base_id(w.arch),
-        base_revision=lambda w: model_revision(w.arch, plan.base_name(config, w.arch)),
-        base_dir=lambda w: model_dir(w.arch, plan.base_name(config, w.arch)),
+        base_revision=base_revision_param,
+        base_dir=base_dir_param,
         arch_dir=lambda w, input: os.path.dirname(input.candidates),
         rounds=lambda w, input: (
             shlex.join(["--baseline-rounds", *input.baseline])

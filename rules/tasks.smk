@@ -2,6 +2,9 @@
 # Runs on the submitting host (it may download datasets).
 
 
+include: "functions/tasks.smk"
+
+
 localrules:
     prepare_task,
 

@@ -1,6 +1,6 @@
 """The planning policy: pure functions of the validated config and a listing that say which folder
 holds a model's weights, who fetches them, what is deleted when, which models and seeds are
-finetuned and what each job is told. The rules (rules/common.smk) and the cost estimate (cost.py)
+finetuned and what each job is told. The rules (rules/*.smk) and the cost estimate (cost.py)
 both call them, so the estimate cannot drift from the plan.
 
 Nothing here reads the disk: where a decision depends on what a run left behind (a folder a host

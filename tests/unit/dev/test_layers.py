@@ -42,3 +42,14 @@ def test_size_bounds_pass_on_the_package_and_fail_on_a_long_function(tmp_path):
     (tmp_path / "long.py").write_text(long_function)
     found = subprocess.run([*check, str(tmp_path)], capture_output=True, text=True)
     assert found.returncode == 1 and "f is 62 lines" in found.stdout
+
+
+def test_size_bounds_pass_on_the_rules_and_fail_on_a_long_rule_file(tmp_path):
+    check = [sys.executable, str(REPO / "dev/check_sizes.py")]
+    assert (
+        subprocess.run([*check, str(REPO / "model_recycling"), str(REPO / "rules")]).returncode == 0
+    )
+    (tmp_path / "long.smk").write_text("# a rule file\n" * 301)
+    found = subprocess.run([*check, str(REPO / "rules"), str(tmp_path)], capture_output=True,
+                           text=True)  # fmt: skip
+    assert found.returncode == 1 and "long.smk: 301 lines (at most 300)" in found.stdout

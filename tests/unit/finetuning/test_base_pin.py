@@ -1,4 +1,4 @@
-"""A baseline cell planned from an existing listing (rules/common.smk: base_row, read without
+"""A baseline cell planned from an existing listing (rules/listing.smk: base_row, read without
 the listing checkpoint) checks before training that the listing still pins the base at the
 revision it was planned at; a listing redone during the run that moved the base makes the cell
 wait for the next run (a temporary failure: nothing recorded, nothing trained)."""

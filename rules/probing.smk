@@ -1,33 +1,14 @@
-# Candidates: list (checkpoint) -> probe each (one job per model) -> select top-k and a
-# calibration sample (checkpoint).
+# Probing and selection: each candidate scored (one job per model), then the top-k and a
+# calibration sample chosen (checkpoint); the downloads they need.
 
 
-# Listing and downloads need the network: they run on the submitting host, not compute nodes.
+include: "functions/probing.smk"
+
+
+# Downloads and selection run on the submitting host (downloads need the network).
 localrules:
-    list_candidates,
     download_model,
     select,
-
-
-checkpoint list_candidates:
-    input:
-        lambda w: listing_inputs(w.arch),
-        base=lambda w: arch_config(w.arch)["base_model"].get("path", []),
-    output:
-        candidates=f"{ARCH}/candidates.tsv",
-    log:
-        f"{LOGS}/list_candidates/{{arch}}.log",
-    conda:
-        "../envs/workflow.yaml"
-    params:
-        # Filters (candidates.only / exclude) apply after listing, so editing them relists nothing.
-        arch=lambda w: as_json(
-            {k: RECORDED["architectures"][w.arch][k] for k in ("base_model", "source")}
-        ),
-        cache=f"{ARCH}/listing_cache.json",
-    shell:
-        "python scripts/list_candidates.py --arch {params.arch:q} --cache {params.cache} "
-        "--out {output.candidates} > {log} 2>&1"
 
 
 rule probe:
@@ -90,8 +71,8 @@ checkpoint select:
         rank_by=config["probe"]["rank_by"],
         calibration_k=lambda w: plan.calibration_k(config, w.arch),
         calibration_seed=config["calibration_seed"],
-        # The script finds the probe files of the usable candidates itself: 2,000 paths overflow
-        # one shell command. Derived from the inputs (the probe list), so not a rerun trigger.
+        # The script finds the probe files of the usable candidates itself: thousands of paths
+        # overflow one shell command. Derived from the inputs (the probe list), so not a rerun trigger.
         probe_dir=lambda w, output: os.path.join(
             os.path.dirname(output.selection), "probe"
         ),

@@ -1,6 +1,9 @@
 # Finetuning: one job and one JSON file per (architecture, model, task, seed) cell.
 
 
+include: "functions/finetuning.smk"
+
+
 rule finetune:
     input:
         model=lambda w: finetune_model_dir(w.arch, w.model),
