@@ -3,7 +3,6 @@ import dataclasses
 import functools
 import gc
 import inspect
-import itertools
 import json
 import os
 import shlex

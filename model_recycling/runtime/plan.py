@@ -9,6 +9,7 @@ download made, weights deleted after probing), the caller says so in an argument
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from pathlib import Path
 
@@ -308,3 +309,36 @@ def job_counts(config: dict, arch: str, usable: list) -> dict:
         "baseline_cells": len(config["targets"]) * most_baseline_seeds(config),
         "candidate_cells": len(config["targets"]) * len(config["seeds"]) * picked,
     }
+
+
+def walk_baseline_rounds(config: dict, round_file, read) -> tuple[list, list]:
+    """(the seeds a task's baseline has been asked for, the round files read). Each round's
+    decision names the seeds it wants; the last says no more. round_file(n): round n's file, or
+    None where the walk stops before it; read(path): its decision."""
+    seeds, files = first_baseline_seeds(config), []
+    for round_ in itertools.count():
+        path = round_file(round_)
+        if path is None:
+            break
+        files.append(path)
+        decision = read(path)
+        if not decision["more"]:
+            break
+        seeds = decision["seeds"]
+    return seeds, files
+
+
+def walk_race(config: dict, arch: str, racers: list, round_file, read) -> tuple[list, list]:
+    """(the racing cells asked for so far, the round files so far): each round runs its racers
+    on the task order up to its checkpoint, and its decision names who races on. round_file(n):
+    round n's file (asking for it may wait on that round); read(path): its decision."""
+    order, points = race_order(config), race_points(config)
+    cells_asked, files = {}, []
+    for round_, point in enumerate(points):
+        if not racers:
+            break
+        for path in cells(config, arch, racers, order[:point], config["seeds"]):
+            cells_asked[path] = None
+        files.append(round_file(round_))
+        racers = read(files[-1])["racing"]
+    return list(cells_asked), files

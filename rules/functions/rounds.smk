@@ -1,22 +1,6 @@
 # The rounds stage's input and params functions (its rules: rules/rounds.smk).
 
 
-def _walk_baseline_rounds(round_file):
-    """(the seeds a task's baseline has been asked for, the round files read). Each round's
-    decision names the seeds it wants; the last says no more. round_file(n): round n's file, or
-    None where the walk stops before it."""
-    seeds, files = plan.first_baseline_seeds(config), []
-    for round_ in itertools.count():
-        path = round_file(round_)
-        if path is None:
-            return seeds, files
-        files.append(path)
-        decision = read_json(path)
-        if not decision["more"]:
-            return seeds, files
-        seeds = decision["seeds"]
-
-
 def baseline_rounds(arch, task):
     """Every round of the task's baseline: waits on the next round (a checkpoint), so only the
     rule of one task's final seeds asks."""
@@ -24,7 +8,7 @@ def baseline_rounds(arch, task):
     def round_file(n):
         return checkpoints.baseline_round.get(arch=arch, task=task, round=n).output[0]
 
-    return _walk_baseline_rounds(round_file)
+    return plan.walk_baseline_rounds(config, round_file, read_json)
 
 
 def baseline_round_rule(wildcards):
@@ -43,7 +27,7 @@ def decided_baseline_seeds(arch, task):
         path = plan.baseline_round_file(config, arch, task, n)
         return path if os.path.exists(path) else None
 
-    return _walk_baseline_rounds(round_file)[0]
+    return plan.walk_baseline_rounds(config, round_file, read_json)[0]
 
 
 def baseline_round_seeds(arch, task, round_):
@@ -93,17 +77,12 @@ def race_round_cells(wildcards):
 
 
 def race(arch):
-    """(the racing cells asked for so far, the round files so far)."""
-    order, points = plan.race_order(config), plan.race_points(config)
-    racing, cells, files = racers(arch), {}, []
-    for round_, point in enumerate(points):
-        if not racing:
-            break
-        for f in plan.cells(config, arch, racing, order[:point], config["seeds"]):
-            cells[f] = None
-        files.append(checkpoints.race_round.get(arch=arch, round=round_).output[0])
-        racing = read_json(files[-1])["racing"]
-    return list(cells), files
+    """(the racing cells asked for so far, the round files so far): waits on each round."""
+
+    def round_file(n):
+        return checkpoints.race_round.get(arch=arch, round=n).output[0]
+
+    return plan.walk_race(config, arch, racers(arch), round_file, read_json)
 
 
 def round_files(arch):

@@ -191,3 +191,29 @@ def test_an_architecture_may_set_its_own_baseline_target_se():
         == plan.adaptive_seeds(ruled)["target_se"]
     )
     assert plan.adaptive_seeds(config(), "local") is None  # a list of seeds: no rule to loosen
+
+
+def test_the_baseline_rounds_walk_to_the_decision_that_says_no_more():
+    ruled = config(baseline_seeds={"min": 3, "max": 9})
+    decisions = {"r0": {"more": True, "seeds": [0, 1, 2, 3, 4, 5]},
+                 "r1": {"more": False, "seeds": [0, 1, 2, 3, 4, 5]}}  # fmt: skip
+    done = {0: "r0", 1: "r1"}
+    seeds, files = plan.walk_baseline_rounds(ruled, done.get, decisions.__getitem__)
+    assert seeds == [0, 1, 2, 3, 4, 5] and files == ["r0", "r1"]
+    # only the first round decided so far: its seeds, and no wait for the next
+    seeds, files = plan.walk_baseline_rounds(ruled, {0: "r0"}.get, decisions.__getitem__)
+    assert seeds == [0, 1, 2, 3, 4, 5] and files == ["r0"]
+    assert plan.walk_baseline_rounds(ruled, {}.get, decisions.__getitem__) == ([0, 1, 2], [])
+
+
+def test_the_race_walk_asks_each_rounds_racers_up_to_its_checkpoint():
+    ruled = config(racing={"first_round": 2})
+    order = plan.race_order(ruled)  # checkpoints after 2 and 3 tasks
+    decisions = {"r0": {"racing": ["b"]}, "r1": {"racing": []}}
+    cells, files = plan.walk_race(ruled, "hub", ["a", "b"], {0: "r0", 1: "r1"}.get,
+                                  decisions.__getitem__)  # fmt: skip
+    assert files == ["r0", "r1"]
+    expected = plan.cells(ruled, "hub", ["a", "b"], order[:2], [0])
+    expected += plan.cells(ruled, "hub", ["b"], order[2:3], [0])
+    assert sorted(cells) == sorted(expected)
+    assert plan.walk_race(ruled, "hub", [], {}.get, decisions.__getitem__) == ([], [])
