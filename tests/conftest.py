@@ -65,6 +65,12 @@ SESSION_ID = "MODEL_RECYCLING_TEST_SESSION"  # set by the main process, inherite
 def pytest_configure(config):
     if not _is_xdist_worker(config):
         os.environ[SESSION_ID] = f"{os.getpid()}"
+    elif config.workerinput.get("workercount", 1) > 1:
+        # Each worker's in-process torch takes every core by default: two workers on two cores
+        # then fight over them. One thread each; jobs the workflow tests start set their own.
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(items):
