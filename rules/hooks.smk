@@ -63,9 +63,6 @@ def warn_empty_sources():
             )
 
 
-warn_empty_sources()
-
-
 def check_slurm_settings():
     """Stop before submitting anything when the SLURM profile lacks a setting, naming it."""
     plugin = workflow.executor_plugin

@@ -111,3 +111,5 @@ def check_paths():
 
 
 check_paths()
+# Once every configured folder is known to exist: a source with nothing to compare with.
+warn_empty_sources()
