@@ -21,8 +21,8 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from model_recycling.runtime.published import published_pairs, read_published  # noqa: E402
-from model_recycling.runtime.simulate import PUBLISHED, TARGET, recommended, replay  # noqa: E402
+from model_recycling.rounds.published import published_pairs, read_published  # noqa: E402
+from model_recycling.rounds.simulate import PUBLISHED, TARGET, recommended, replay  # noqa: E402
 
 INF = 1e9  # a target no task's standard error exceeds: `min` seeds on every task
 

@@ -48,7 +48,7 @@ from model_recycling.listing.candidates import read_candidates, usable_candidate
 from model_recycling.listing.folders import local_source_files
 from model_recycling.naming import SAFE_NAME_PATTERN, model_id_from_safe_name, safe_name
 from model_recycling.probing.selection import finetuned, read_selection
-from model_recycling.runtime import plan
+from model_recycling.planning import plan
 from model_recycling.runtime.resume import interpreter_first_on_path
 from model_recycling.runtime.summary import (
     disk_full,

@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from model_recycling.runtime.rounds import baseline_round_job
+from model_recycling.rounds.jobs import baseline_round_job
 from model_recycling.tables.aggregate import add_base_arguments
 
 

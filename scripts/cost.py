@@ -1,9 +1,9 @@
 """What a run will cost before it runs: jobs per stage, hours per stage and download volume, for a
-config and its listings (model_recycling/runtime/cost.py says what each figure rests on)."""
+config and its listings (model_recycling/planning/cost.py says what each figure rests on)."""
 
 import argparse
 
-from model_recycling.runtime.cost import cost_job
+from model_recycling.planning.cost import cost_job
 
 
 def main() -> None:

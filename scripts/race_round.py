@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from model_recycling.runtime.rounds import race_round_job
+from model_recycling.rounds.jobs import race_round_job
 from model_recycling.tables.aggregate import add_base_arguments
 
 

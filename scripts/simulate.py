@@ -1,13 +1,13 @@
 """Replay adaptive baseline seeds and racing against the full protocol on per-model per-task
-scores, as the pipeline runs them (model_recycling/runtime/simulate.py says what is replayed
+scores, as the pipeline runs them (model_recycling/rounds/simulate.py says what is replayed
 and how each figure is computed): cells used, top-1, regret, gain coverage and the rule's error
 against its stated rate."""
 
 import argparse
 
-from model_recycling.runtime.published import published_pairs, read_published
-from model_recycling.runtime.simulate import read_tables, simulate_job
-from model_recycling.runtime.synthetic import PROFILES, synthetic
+from model_recycling.rounds.published import published_pairs, read_published
+from model_recycling.rounds.simulate import read_tables, simulate_job
+from model_recycling.rounds.synthetic import PROFILES, synthetic
 
 SEED_RULE = {"min_seeds": "min", "max_seeds": "max", "step": "step", "target_se": "target_se"}
 RACE_RULE = {

@@ -1,2 +1,2 @@
-"""Running the workflow: the plan, job guards, GPU slots, resuming, archives and the cost
-estimate."""
+"""Running the workflow: job guards, GPU slots, resuming a killed run, orphaned jobs, what the
+console says at the end, and run archives."""

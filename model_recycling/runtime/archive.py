@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from model_recycling.runtime.plan import ZOO_DIR, results_dir_of
+from model_recycling.planning.plan import ZOO_DIR, results_dir_of
 
 INDEX = "ARCHIVE.json"
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx"}

@@ -16,8 +16,8 @@ import yaml
 from model_recycling.fetching.disk import WEIGHTS_DELETED
 from model_recycling.listing.candidates import BASE_ITSELF, Candidate, write_candidates
 from model_recycling.naming import safe_name
+from model_recycling.planning import plan
 from model_recycling.probing.selection import select_top_k, write_selection
-from model_recycling.runtime import plan
 from model_recycling.settings import fill_defaults
 from tests.support.common import REPO
 from tests.support.workflow import copy_workflow as copy_workflow_files

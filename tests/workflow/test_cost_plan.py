@@ -1,11 +1,11 @@
-"""The cost estimate's job counts (runtime/plan.py) are what Snakemake plans, on a recorded run
+"""The cost estimate's job counts (planning/plan.py) are what Snakemake plans, on a recorded run
 of a Hub config."""
 
 import shutil
 
 import pytest
 
-from model_recycling.runtime.cost import job_counts, read_listings
+from model_recycling.planning.cost import job_counts, read_listings
 from tests.support.recorded_run import copy_workflow, small_hub_config, write_recorded_run
 from tests.support.workflow import planned_jobs, snakemake
 

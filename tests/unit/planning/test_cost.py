@@ -1,11 +1,11 @@
-"""The cost estimate (runtime/cost.py): its time per job comes from this run's own records once
+"""The cost estimate (planning/cost.py): its time per job comes from this run's own records once
 they exist (its job counts: tests/workflow/test_cost_plan.py)."""
 
 import json
 
 import pytest
 
-from model_recycling.runtime.cost import cost_job, estimate, report
+from model_recycling.planning.cost import cost_job, estimate, report
 from tests.support.common import REPO
 from tests.support.recorded_run import small_hub_config, write_recorded_run
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from model_recycling.listing.candidates import read_candidates, usable_candidates
-from model_recycling.runtime import plan
-from model_recycling.runtime.simulate import FULL_PROTOCOL, reference_data, replay
+from model_recycling.planning import plan
+from model_recycling.rounds.simulate import FULL_PROTOCOL, reference_data, replay
 from model_recycling.settings import SCHEMA
 
 REPO = SCHEMA.parents[1]

@@ -1,4 +1,4 @@
-"""The adaptive rules' round jobs (runtime/rounds.py) on records written by hand: what each reads,
+"""The adaptive rules' round jobs (rounds/jobs.py) on records written by hand: what each reads,
 what it decides and what it writes."""
 
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 from model_recycling.listing.candidates import Candidate, write_candidates
-from model_recycling.runtime.racing import racing_decisions, task_order
-from model_recycling.runtime.rounds import baseline_round_job, race_round_job
+from model_recycling.rounds.jobs import baseline_round_job, race_round_job
+from model_recycling.rounds.racing import racing_decisions, task_order
 from tests.support.records import write_cell, write_selection_tsv
 
 ARCH_TASKS = ["t_acc"]

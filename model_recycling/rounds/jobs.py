@@ -1,6 +1,6 @@
 """The rounds of the adaptive rules, as workflow jobs. After each round of a task's baseline seeds,
 and after each round of racing tasks, a small job reads the cells so far and writes what the
-rule (runtime/racing.py) decides next: the seeds the task's baseline needs, or which candidates
+rule (rounds/racing.py) decides next: the seeds the task's baseline needs, or which candidates
 still race. Each decision file records the scores it read, and the same cells always give the
 same decision, so a run killed mid-round and resumed decides as a straight run did.
 
@@ -20,7 +20,7 @@ from model_recycling.listing.candidates import read_candidates
 from model_recycling.naming import safe_name
 from model_recycling.probing.selection import read_selection
 from model_recycling.records import read_record
-from model_recycling.runtime.racing import (
+from model_recycling.rounds.racing import (
     baseline_rule,
     baseline_seeds_needed,
     checkpoints,

@@ -1,4 +1,4 @@
-"""Adaptive baseline seeds and racing (model_recycling/runtime/racing.py): seeds are added only
+"""Adaptive baseline seeds and racing (model_recycling/rounds/racing.py): seeds are added only
 where a task's baseline is unsure or a seed failed, never beyond max; racing drops a clearly
 worse candidate early, keeps the best, ends once the rest are within epsilon, and its t bounds
 are exact; everything is deterministic."""
@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from model_recycling.runtime.racing import (
+from model_recycling.rounds.racing import (
     average_se,
     baseline_rule,
     baseline_se,

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from model_recycling.runtime.published import Published
+from model_recycling.rounds.published import Published
 from model_recycling.settings import SCHEMA, default
 from model_recycling.tasks.registry import load_registry
 

@@ -1,10 +1,10 @@
-"""The planning policy (runtime/plan.py) on small configs, without Snakemake: where weights live,
+"""The planning policy (planning/plan.py) on small configs, without Snakemake: where weights live,
 who fetches and deletes them, what each job is told, what is finetuned."""
 
 import pytest
 
 from model_recycling.listing.candidates import Candidate
-from model_recycling.runtime import plan
+from model_recycling.planning import plan
 from model_recycling.settings import fill_defaults
 
 HUB = "https://hub.example"

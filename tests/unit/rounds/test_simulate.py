@@ -1,4 +1,4 @@
-"""The racing simulator (model_recycling/runtime/simulate.py) on the reference's published
+"""The racing simulator (model_recycling/rounds/simulate.py) on the reference's published
 results (the repository's copy, tests/data/published/) and on this project's tables: it races
 the pipeline's own pool (top k by probe, base excluded), the full protocol replays as exactly
 the full protocol, and the recommended settings meet the target with the rule's error under its
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_recycling.runtime.published import read_published
-from model_recycling.runtime.simulate import (
+from model_recycling.rounds.published import read_published
+from model_recycling.rounds.simulate import (
     FULL_PROTOCOL,
     binomial_interval,
     candidate_pool,
@@ -25,7 +25,7 @@ from model_recycling.runtime.simulate import (
     replay,
     simulate_job,
 )
-from model_recycling.runtime.synthetic import SMALL_TASKS, TASKS, family, synthetic
+from model_recycling.rounds.synthetic import SMALL_TASKS, TASKS, family, synthetic
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "published"
 ROBERTA = (DATA / "roberta-base_table.csv", DATA / "models_results_roberta_base_pretrain.csv")

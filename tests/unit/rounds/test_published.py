@@ -1,4 +1,4 @@
-"""The reference's published result files read as they are (model_recycling/runtime/published.py),
+"""The reference's published result files read as they are (model_recycling/rounds/published.py),
 on the repository's unchanged copy of them (tests/data/published/) and on copies derived from it:
 comma- and tab-separated files with an unnamed index, fractions and points, failed and zero
 seeds, the base's own rows, duplicates, probes of 0, organisation-prefixed names."""
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model_recycling.runtime.published import published_pairs, read_published
+from model_recycling.rounds.published import published_pairs, read_published
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "published"
 ROBERTA = (DATA / "roberta-base_table.csv", DATA / "models_results_roberta_base_pretrain.csv")

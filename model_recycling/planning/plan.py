@@ -17,7 +17,7 @@ import yaml
 
 from model_recycling.listing.candidates import Candidate
 from model_recycling.naming import safe_name
-from model_recycling.runtime.racing import baseline_rule, checkpoints, racing_rule, task_order
+from model_recycling.rounds.racing import baseline_rule, checkpoints, racing_rule, task_order
 
 # Shared by every config of a checkout: the demo zoo (the demo registry names its task files)
 # and the tokenized cache (keyed by content).
@@ -224,7 +224,7 @@ def baseline_cells(config: dict, arch: str) -> list:
     return cells(config, arch, models, config["targets"], first_baseline_seeds(config))
 
 
-# --- adaptive baseline seeds and racing (runtime/racing.py decides, runtime/rounds.py records) ---
+# --- adaptive baseline seeds and racing (rounds/racing.py decides, rounds/jobs.py records) ---
 
 
 def adaptive_seeds(config: dict, arch: str | None = None) -> dict | None:

@@ -1,7 +1,7 @@
 """Would adaptive baseline seeds and racing have given the full protocol's answer, and for how
 many cells? Replays both, as the pipeline runs them, on results that a full protocol produced:
-the reference site's published files (runtime/published.py), this project's tables (cells.csv),
-or synthetic data with the reference's statistics (runtime/synthetic.py).
+the reference site's published files (rounds/published.py), this project's tables (cells.csv),
+or synthetic data with the reference's statistics (rounds/synthetic.py).
 
 What a replay does, as the pipeline would: the candidates are the top `top_k` by probe among the
 models with a valid probe and every task (only those can be replayed; the better-probed models
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model_recycling.runtime.published import Published, published_pairs, read_published, read_rows
-from model_recycling.runtime.racing import (
+from model_recycling.rounds.published import Published, published_pairs, read_published, read_rows
+from model_recycling.rounds.racing import (
     average_se,
     baseline_rule,
     baseline_seeds_needed,
@@ -40,7 +40,7 @@ from model_recycling.runtime.racing import (
     racing_rule,
     task_order,
 )
-from model_recycling.runtime.synthetic import family, synthetic
+from model_recycling.rounds.synthetic import family, synthetic
 
 ALL = 10**9  # "every seed the data holds"
 # The full protocol as rules: every baseline seed, and no candidate is ever stopped.
