@@ -100,3 +100,40 @@ def test_a_hub_config_through_make_resumes_after_a_kill_to_the_same_results(
     first, second = digest(straight, "results/hub-run"), digest(killed, "results/hub-run")
     assert sorted(first) == sorted(second) and done < len([n for n in first if "/cells/" in n])
     assert [name for name in first if first[name] != second[name]] == []
+
+
+def pickle_only(hub, repo_id: str) -> None:
+    """The repository as transformers before 4.35 saved it: pytorch_model.bin only on main."""
+    import io
+
+    import torch
+    from safetensors.torch import load
+
+    repo = hub.repos[repo_id]
+    files = dict(repo["files"])
+    buffer = io.BytesIO()
+    torch.save(load(files.pop("model.safetensors")), buffer)
+    files["pytorch_model.bin"] = buffer.getvalue()
+    info = repo["info"]
+    hub.add_repo(repo_id, files, info["tags"], downloads=info["downloads"], config=info["config"])
+
+
+def test_a_pickle_only_candidate_runs_from_its_safetensors_conversion(hub, micro_run, tmp_path):
+    """The Hub holds the conversion bot's pull request for a pickle-only candidate: the run lists
+    it at the conversion's commit, probes and finetunes it from safetensors, and the candidates
+    page says so."""
+    pickle_only(hub, f"{OWNER}/topic-tuned")
+    ref = hub.add_conversion(f"{OWNER}/topic-tuned")
+    commit = hub.repos[f"{OWNER}/topic-tuned"]["revisions"][ref]["info"]["sha"]
+    env = workflow(tmp_path, micro_run, hub_config(hub.endpoint))
+    result = make_run(tmp_path, "CONFIG=hub-run.yaml", env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = tmp_path / "results/hub-run"
+    rows = (results / "architectures/demo-bert/candidates.tsv").read_text().splitlines()
+    row = next(line for line in rows if line.startswith(f"{OWNER}/topic-tuned\t"))
+    assert f"\t{commit}\t" in row and "safetensors (conversion refs/pr/1)" in row
+    probe = (results / "architectures/demo-bert/probe/demo~2ftopic-tuned.json").read_text()
+    assert '"status": "ok"' in probe and commit in probe
+    page = (results / "site/demo-bert_candidates.md").read_text()
+    assert "safetensors (conversion refs/pr/1)" in page
+    assert not any(p.endswith("pytorch_model.bin") for p in hub.paths())  # never unpickled
