@@ -61,8 +61,9 @@ def architecture_failures(results: Path, arch: str, base_folder: str, intended=(
     probes = [p for p in arch_dir.glob("probe/*.json") if _status(p) == "failed"]
     others = [p for p in cells if p.parts[-3] != base_folder and _status(p) == "failed"]
     if probes or others:
-        decoys = sorted({_model_name(p) for p in probes + others} & set(intended))
-        on_purpose = len(decoys) == len({_model_name(p) for p in probes + others})
+        failing = {_model_name(p) for p in probes + others}
+        decoys = sorted(failing & set(intended))
+        on_purpose = len(decoys) == len(failing)
         why = f"; the demo's decoys {', '.join(decoys)}, failing on purpose" if on_purpose else ""
         lines.append(
             f"{arch}: {len(probes)} failed probe(s), {len(others)} failed candidate cell(s) "

@@ -7,6 +7,7 @@ TaskSourceUnreachable, which the job reports without recording the task as faile
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from pathlib import Path
@@ -139,5 +140,9 @@ def row_places(spec, split: str):
     files = [files] if isinstance(files, str) else files or []
     if not files or not all(Path(file).is_file() for file in files):
         return lambda i: f"split '{split}', row {i}"
-    places = [f"{file} line {line}" for file in files for line in row_lines(file)]
-    return lambda i: places[i] if i < len(places) else f"split '{split}', row {i}"
+
+    @functools.cache
+    def places() -> list:  # read only when a message needs it
+        return [f"{file} line {line}" for file in files for line in row_lines(file)]
+
+    return lambda i: places()[i] if i < len(places()) else f"split '{split}', row {i}"

@@ -104,32 +104,32 @@ def test_pages(arch_dir, tmp_path):
     assert "finetuned on 2 target tasks, and" in index
 
 
-def test_a_target_that_could_not_be_prepared_is_said_on_every_page_that_names_targets(
-    arch_dir, tmp_path
-):
-    """The task's meta.json holds its failure and no fingerprint: the pages render anyway."""
+def render_small_site(arch_dir, tmp_path, more_metas=None):
+    """The tables of arch_dir's cells and the pages made of them, with targets TASKS and those of
+    more_metas (task -> its meta.json); returns the site folder."""
     tables = tmp_path / "tables"
     aggregate(arch_dir, tables)
     counts = {"listed": 2, "excluded": 0, "probed": 2, "probe_failed": 0, "selected": 2,
               "tested": 2}  # fmt: skip
     (tables / "counts.json").write_text(json.dumps(counts))
-    meta = {
-        t: {
-            "spec": {"dataset": "d", "config": None, "eval_split": "test"},
-            "sizes": {"eval": 100, "train": 10, "dev": 2},
-            "metric": "accuracy",
-            "label_counts": {"dev": {"a": 1}},
-            "fingerprint": "f" + t,
-        }
-        for t in TASKS
-    }
-    meta["t_new"] = {"task": "t_new", "status": "failed", "spec": {"dataset": "isear.csv",
-                     "config": None}, "reason": "file isear.csv not found"}  # fmt: skip
-    settings = fill_defaults({"targets": [*TASKS, "t_new"], "seeds": [0], "baseline_seeds": [0, 1],
+    meta = {t: {**METAS[t], "spec": {"dataset": "d", "config": None, "eval_split": "test"},
+                "sizes": {"eval": 100, "train": 10, "dev": 2}, "label_counts": {"dev": {"a": 1}}}
+            for t in TASKS} | (more_metas or {})  # fmt: skip
+    settings = fill_defaults({"targets": list(meta), "seeds": [0], "baseline_seeds": [0, 1],
                               "task_meta": meta, "probe": {"task": "p"}})  # fmt: skip
     site = tmp_path / "site"
     render_site(site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}},
                 settings)  # fmt: skip
+    return site
+
+
+def test_a_target_that_could_not_be_prepared_is_said_on_every_page_that_names_targets(
+    arch_dir, tmp_path
+):
+    """The task's meta.json holds its failure and no fingerprint: the pages render anyway."""
+    failed = {"task": "t_new", "status": "failed", "spec": {"dataset": "isear.csv",
+              "config": None}, "reason": "file isear.csv not found"}  # fmt: skip
+    site = render_small_site(arch_dir, tmp_path, {"t_new": failed})
     index = (site / "index.md").read_text()
     assert "3 target tasks (1 of them could not be prepared: t_new; the FAQ says why)" in index
     assert (
@@ -144,20 +144,8 @@ def test_a_task_the_tokenizer_cannot_read_is_named_with_its_rate(arch_dir, tmp_p
     for seed in (0, 1):  # the base's cells record the share of unknown tokens
         path = arch_dir / "cells/base/t_acc" / f"seed{seed}.json"
         path.write_text(json.dumps({**json.loads(path.read_text()), "unknown_token_rate": 0.87}))
-    tables = tmp_path / "tables"
-    aggregate(arch_dir, tables)
-    assert unreadable_tasks(tables) == [("t_acc", 0.87)]
-    counts = {"listed": 2, "excluded": 0, "probed": 2, "probe_failed": 0, "selected": 2,
-              "tested": 2}  # fmt: skip
-    (tables / "counts.json").write_text(json.dumps(counts))
-    meta = {t: {**METAS[t], "spec": {"dataset": "d", "config": None, "eval_split": "test"},
-                "sizes": {"eval": 100, "train": 10, "dev": 2}, "label_counts": {"dev": {"a": 1}}}
-            for t in TASKS}  # fmt: skip
-    settings = fill_defaults({"targets": TASKS, "seeds": [0], "baseline_seeds": [0, 1],
-                              "task_meta": meta, "probe": {"task": "p"}})  # fmt: skip
-    site = tmp_path / "site"
-    render_site(site, {"demo": {"base_id": "base", "tables_dir": tables, "counts": counts}},
-                settings)  # fmt: skip
+    site = render_small_site(arch_dir, tmp_path)
+    assert unreadable_tasks(tmp_path / "tables") == [("t_acc", 0.87)]
     home = (site / "index.md").read_text()
     assert "demo: text its tokenizer cannot read: t_acc (87% unknown tokens)" in home
     ranking = (site / "demo_table.md").read_text()
